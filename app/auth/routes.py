@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from app.auth import bp
+from app.auth.forms import SignInForm
+from app.extensions import db
+from app.services import dashboard
+from app.services.permissions import public, requires
+from app.services.users import authenticate
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site paths, so sign-in cannot be used to send people elsewhere."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@public
+def sign_in() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.home"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = authenticate(form.email.data or "", form.password.data or "")
+        if user is None:
+            form.email.errors = [*form.email.errors, "Enter a correct email address and password"]
+        else:
+            session.clear()
+            login_user(user)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")) or url_for("auth.home"))
+    return render_template("auth/sign_in.html", form=form)
+
+
+@bp.route("/sign-out", methods=["POST"])
+@requires("signed_in")
+def sign_out() -> Response:
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("public.index"))
+
+
+@bp.route("/home")
+@requires("signed_in")
+def home() -> str:
+    return render_template("auth/home.html", summary=dashboard.summary_for(current_user))

@@ -1,0 +1,43 @@
+"""The domain model (DESIGN.md section 4). Import models from here."""
+
+from app.models.audit import AuditEntry, AuditEntryIsAppendOnly
+from app.models.event import Event
+from app.models.feedback import Feedback, FeedbackContact, feedback_outcome, feedback_priority
+from app.models.outbox import OutboxMessage
+from app.models.partnership import Partnership
+from app.models.strategy import (
+    Outcome,
+    Principle,
+    Priority,
+    Strategy,
+    SubGroup,
+    priority_subgroup,
+    subgroup_member,
+)
+from app.models.theme import Action, ProgressUpdate, Theme, theme_priority
+from app.models.user import User, UserRole
+
+__all__ = [
+    "Action",
+    "AuditEntry",
+    "AuditEntryIsAppendOnly",
+    "Event",
+    "Feedback",
+    "FeedbackContact",
+    "OutboxMessage",
+    "Outcome",
+    "Partnership",
+    "Principle",
+    "Priority",
+    "ProgressUpdate",
+    "Strategy",
+    "SubGroup",
+    "Theme",
+    "User",
+    "UserRole",
+    "feedback_outcome",
+    "feedback_priority",
+    "priority_subgroup",
+    "subgroup_member",
+    "theme_priority",
+]

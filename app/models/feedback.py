@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import PartnershipScoped, Timestamped
+from app.models.vocab import Channel, FeedbackStatus
+
+if TYPE_CHECKING:
+    from app.models.event import Event
+    from app.models.strategy import Outcome, Priority, SubGroup
+    from app.models.theme import Theme
+    from app.models.user import User
+
+feedback_priority = sa.Table(
+    "feedback_priority",
+    db.metadata,
+    sa.Column("feedback_id", sa.ForeignKey("feedback.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("priority_id", sa.ForeignKey("priority.id", ondelete="CASCADE"), primary_key=True),
+)
+
+feedback_outcome = sa.Table(
+    "feedback_outcome",
+    db.metadata,
+    sa.Column("feedback_id", sa.ForeignKey("feedback.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("outcome_id", sa.ForeignKey("outcome.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Feedback(PartnershipScoped, Timestamped, db.Model):
+    """One thing one person said. raw_text is private and never leaves the private pages."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("event.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[str] = mapped_column(sa.String(30), default=Channel.EVENT.value)
+    raw_text: Mapped[str] = mapped_column(sa.Text)
+    redacted_text: Mapped[str | None] = mapped_column(sa.Text)
+    respondent: Mapped[str] = mapped_column(sa.String(30))
+    sentiment: Mapped[str] = mapped_column(sa.String(30))
+    age_phase: Mapped[str | None] = mapped_column(sa.String(30))
+    need_types: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    setting: Mapped[str | None] = mapped_column(sa.String(200))
+    received_on: Mapped[date]
+    may_quote: Mapped[bool] = mapped_column(default=False)
+    wants_reply: Mapped[bool] = mapped_column(default=False)
+    contains_personal_details: Mapped[bool] = mapped_column(default=False)
+    not_for_publication: Mapped[bool] = mapped_column(default=False)
+    # A safeguarding-flagged item leaves every normal queue, list and count.
+    safeguarding_flag: Mapped[bool] = mapped_column(default=False, index=True)
+    safeguarding_note: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20), default=FeedbackStatus.NEW.value, index=True)
+    routed_subgroup_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("subgroup.id", ondelete="SET NULL"), index=True
+    )
+    theme_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("theme.id", ondelete="SET NULL"), index=True
+    )
+    entered_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    triaged_at: Mapped[datetime | None]
+    # Client-generated, so a retried or double-tapped save never makes a duplicate.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64))
+
+    event: Mapped[Event | None] = relationship(back_populates="feedback")
+    theme: Mapped[Theme | None] = relationship(back_populates="feedback")
+    entered_by: Mapped[User | None] = relationship()
+    routed_subgroup: Mapped[SubGroup | None] = relationship()
+    priorities: Mapped[list[Priority]] = relationship(
+        secondary=feedback_priority, order_by="Priority.position"
+    )
+    outcomes: Mapped[list[Outcome]] = relationship(
+        secondary=feedback_outcome, order_by="Outcome.position"
+    )
+    contact: Mapped[FeedbackContact | None] = relationship(
+        back_populates="feedback", cascade="all, delete-orphan", uselist=False
+    )
+
+    __table_args__ = (sa.UniqueConstraint("partnership_id", "idempotency_key"),)
+
+    def __repr__(self) -> str:
+        return f"<Feedback {self.id}>"
+
+
+class FeedbackContact(PartnershipScoped, Timestamped, db.Model):
+    """How to reach someone who asked to hear back: kept apart from what they said."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("feedback.id", ondelete="CASCADE"), unique=True
+    )
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    delete_after: Mapped[date]
+    notice_version: Mapped[str | None] = mapped_column(sa.String(20))
+
+    feedback: Mapped[Feedback] = relationship(back_populates="contact")

@@ -1,0 +1,1 @@
+"""Domain rules as plain functions over models, testable without HTTP."""

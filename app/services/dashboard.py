@@ -1,0 +1,69 @@
+"""What is waiting for a signed-in person, by role, for their home page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Action, Event, Feedback, ProgressUpdate, Theme, User
+from app.models.vocab import FeedbackStatus, Publication, Role
+from app.services import permissions
+
+
+@dataclass(frozen=True)
+class Task:
+    title: str
+    count: int
+    description: str
+    endpoint: str
+
+
+def _count(stmt: sa.Select) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+
+
+def summary_for(user: User) -> list[Task]:
+    pid = user.partnership_id
+    tasks: list[Task] = []
+    if permissions.can(user, "capture"):
+        events = _count(sa.select(Event.id).where(Event.partnership_id == pid,
+                                                  Event.created_by_id == user.id))
+        tasks.append(Task("Log feedback", events, "events you have created", "capture.index"))
+    if permissions.can(user, "triage"):
+        waiting = _count(
+            sa.select(Feedback.id).where(
+                Feedback.partnership_id == pid,
+                Feedback.status == FeedbackStatus.NEW.value,
+                Feedback.safeguarding_flag.is_(False),
+            )
+        )
+        tasks.append(Task("Triage", waiting, "new feedback items waiting", "triage.index"))
+    if permissions.can(user, "respond"):
+        stmt = sa.select(Theme.id).where(
+            Theme.partnership_id == pid, ~Theme.actions.any()
+        )
+        if not user.has_role(Role.COORDINATOR, Role.ADMIN):
+            stmt = stmt.where(Theme.subgroup_id.in_([sg.id for sg in user.subgroups]))
+        tasks.append(Task("Respond", _count(stmt), "themes with no action yet", "respond.index"))
+    if permissions.can(user, "publish"):
+        draft = Publication.DRAFT.value
+        pending = _count(
+            sa.select(Theme.id).where(
+                Theme.partnership_id == pid,
+                sa.or_(
+                    Theme.publication == draft,
+                    Theme.actions.any(Action.publication == draft),
+                    Theme.actions.any(Action.updates.any(ProgressUpdate.publication == draft)),
+                ),
+            )
+        )
+        tasks.append(
+            Task("Approve", pending, "themes with something waiting for approval",
+                 "triage.approvals")
+        )
+    if permissions.can(user, "administer"):
+        users = _count(sa.select(User.id).where(User.partnership_id == pid))
+        tasks.append(Task("Admin", users, "user accounts", "admin.index"))
+    return tasks

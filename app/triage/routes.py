@@ -1,0 +1,14 @@
+from app.services.permissions import requires
+from app.triage import bp
+
+
+@bp.route("/")
+@requires("triage")
+def index() -> str:
+    return "triage"
+
+
+@bp.route("/approvals")
+@requires("publish")
+def approvals() -> str:
+    return "approvals"

@@ -1,0 +1,135 @@
+"""Fixtures: the app on SQLite or PostgreSQL (--db), a client, and sign-in helpers."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from app import create_app
+from app.config import TestConfig
+from app.extensions import db
+from tests import factories
+from tests.postgres import postgres_server
+
+os.environ.setdefault("APP_ENV", "development")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="Database to run the suite on (PostgreSQL: a throwaway server the tests start).",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"database: {config.getoption('--db')}"
+
+
+@pytest.fixture(scope="session")
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    if request.config.getoption("--db") == "postgresql":
+        with postgres_server() as url:
+            yield url
+    else:
+        # A file, not :memory:, so the browser tests' server thread sees the same data.
+        folder = tempfile.mkdtemp(prefix="ysyd-sqlite-")
+        yield f"sqlite:///{Path(folder) / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> str:
+    """Build the schema once per worker through the real migration chain."""
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return database_url
+
+
+def _empty_all_tables() -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in tables:
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture
+def app(migrated: str) -> Iterator[Flask]:
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=migrated, WTF_CSRF_ENABLED=False)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_all_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def csrf_app(migrated: str) -> Iterator[Flask]:
+    """The app with CSRF protection on, as in production."""
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=migrated, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_all_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+class Auth:
+    """Sign in through the real sign-in form."""
+
+    def __init__(self, client: FlaskClient):
+        self.client = client
+
+    def login(self, user, password: str = factories.PASSWORD):
+        response = self.client.post(
+            "/sign-in", data={"email": user.email, "password": password}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    def logout(self):
+        return self.client.post("/sign-out")
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)
+
+
+@pytest.fixture
+def world(app: Flask) -> factories.World:
+    """A partnership with a strategy, sub-groups and one user per role."""
+    return factories.make_world()
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in the page"
+    return match.group(1)
