@@ -6,9 +6,3 @@ from app.triage import bp
 @requires("triage")
 def index() -> str:
     return "triage"
-
-
-@bp.route("/approvals")
-@requires("publish")
-def approvals() -> str:
-    return "approvals"
