@@ -64,6 +64,10 @@ def create_app(config_class: type[Config] | None = None, **overrides: Any) -> Fl
     _init_login(app)
     init_security(app)
 
+    from app.services.scoping import forget_partnership
+
+    app.before_request(forget_partnership)
+
     from app import templating
 
     templating.init_app(app)

@@ -13,6 +13,11 @@ def _nonce() -> str:
     return g.csp_nonce
 
 
+def _new_nonce() -> None:
+    # A fresh nonce per request, even where an app context outlives requests (tests, CLI).
+    g.csp_nonce = secrets.token_urlsafe(18)
+
+
 def content_security_policy(nonce: str, frame_ancestors: str = "'none'") -> str:
     return "; ".join(
         [
@@ -31,6 +36,8 @@ def content_security_policy(nonce: str, frame_ancestors: str = "'none'") -> str:
 
 
 def init_security(app: Flask) -> None:
+    app.before_request(_new_nonce)
+
     @app.context_processor
     def inject_nonce() -> dict[str, str]:
         return {"cspNonce": _nonce()}

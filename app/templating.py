@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, g, request, url_for
+from flask import Flask, request, url_for
 from flask_login import current_user
 
 from app.models import vocab
 from app.services import permissions
+from app.services.scoping import optional_partnership
 
 _VOCABS: dict[str, type[vocab.Labelled]] = {
     "role": vocab.Role,
@@ -96,7 +97,7 @@ def init_app(app: Flask) -> None:
                     )
         return {
             "service_name": app.config["SERVICE_NAME"],
-            "partnership": g.get("partnership"),
+            "partnership": optional_partnership(),
             "nav_items": nav,
             "assetPath": url_for("static", filename="govuk/assets"),
         }

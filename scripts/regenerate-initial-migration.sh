@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 db=$(mktemp -d)/schema.sqlite3
 rm -f migrations/versions/*.py
-APP_ENV=development DATABASE_URL="sqlite:///$db" .venv/bin/flask --app wsgi db migrate -m "initial schema" >/dev/null
+APP_ENV=development DATABASE_URL="sqlite:///$db" .venv/bin/flask --app wsgi db migrate -m "initial schema" >/dev/null 2>&1
 .venv/bin/ruff format --quiet migrations/versions || true
 echo "Regenerated: $(ls migrations/versions)"

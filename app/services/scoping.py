@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 from flask import abort, current_app, g
 from flask_login import current_user
 
@@ -35,6 +36,22 @@ def current_partnership() -> Partnership:
         raise NoPartnership()
     g.partnership = partnership
     return partnership
+
+
+def forget_partnership() -> None:
+    """Run before each request: the cache must never outlive the request that filled it."""
+    g.pop("partnership", None)
+
+
+def optional_partnership() -> Partnership | None:
+    try:
+        return current_partnership()
+    except NoPartnership:
+        return None
+    except SQLAlchemyError:
+        # Error pages must still render when the database is what failed.
+        db.session.rollback()
+        return None
 
 
 def scoped(model: type[M], *criteria: Any, partnership: Partnership | None = None) -> sa.Select:

@@ -1,0 +1,125 @@
+"""Security basics: headers on every response, CSRF on every form, cookies, production config."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app import create_app
+from app.config import Config, TestConfig
+from app.models import AuditEntry, AuditEntryIsAppendOnly
+from app.extensions import db
+from app.services import audit
+from tests.conftest import csrf_token_from
+
+
+def test_every_response_carries_the_security_headers(client):
+    response = client.get("/sign-in")
+    csp = response.headers["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+    assert f'nonce="{nonce}"' in response.get_data(as_text=True)
+    assert "script-src 'self' 'nonce-" in csp
+    assert "'unsafe-inline'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "object-src 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_nonce_changes_on_every_request(client):
+    first = client.get("/sign-in").headers["Content-Security-Policy"]
+    second = client.get("/sign-in").headers["Content-Security-Policy"]
+    assert first != second
+
+
+def test_private_pages_are_not_cached(client, auth, world):
+    auth.login(world.coordinator)
+    assert client.get("/home").headers["Cache-Control"] == "no-store"
+
+
+def test_errors_carry_the_headers_too(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Content-Security-Policy" in response.headers
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
+    monkeypatch.setattr(Config, "SECRET_KEY", None)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(Config)
+
+
+def test_production_cookies_are_secure():
+    assert Config.SESSION_COOKIE_SECURE is True
+    assert Config.SESSION_COOKIE_HTTPONLY is True
+    assert Config.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_session_cookie_flags_in_a_response(client, world):
+    response = client.post(
+        "/sign-in", data={"email": world.coordinator.email, "password": "correct horse battery staple"}
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(csrf_app):
+    from tests import factories
+
+    world = factories.make_world()
+    client = csrf_app.test_client()
+    response = client.post(
+        "/sign-in", data={"email": world.coordinator.email, "password": factories.PASSWORD}
+    )
+    assert response.status_code == 400
+    assert "Your form timed out" in response.get_data(as_text=True)
+    token = csrf_token_from(client.get("/sign-in").get_data(as_text=True))
+    response = client.post(
+        "/sign-in",
+        data={"email": world.coordinator.email, "password": factories.PASSWORD, "csrf_token": token},
+    )
+    assert response.status_code == 302
+
+
+def test_every_state_changing_route_refuses_a_post_without_csrf(csrf_app):
+    """Walk every rule that accepts POST: without a token it must never succeed."""
+    from tests import factories
+
+    world = factories.make_world()
+    client = csrf_app.test_client()
+    token = csrf_token_from(client.get("/sign-in").get_data(as_text=True))
+    client.post(
+        "/sign-in",
+        data={"email": world.admin.email, "password": factories.PASSWORD, "csrf_token": token},
+    )
+    checked = 0
+    for rule in csrf_app.url_map.iter_rules():
+        if "POST" not in (rule.methods or set()) or rule.endpoint == "auth.sign_in":
+            continue
+        url = rule.build({arg: 1 for arg in rule.arguments}, append_unknown=False)[1]
+        response = client.post(url, data={})
+        assert response.status_code == 400, f"{rule.endpoint} accepted a POST without CSRF"
+        checked += 1
+    assert checked >= 1
+
+
+def test_audit_entries_cannot_be_changed_or_deleted(app, world):
+    entry = audit.record("test.thing", world.partnership, user=world.admin, note="x")
+    db.session.commit()
+    entry.verb = "changed"
+    with pytest.raises(AuditEntryIsAppendOnly):
+        db.session.commit()
+    db.session.rollback()
+    db.session.delete(db.session.get(AuditEntry, entry.id))
+    with pytest.raises(AuditEntryIsAppendOnly):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.get(AuditEntry, entry.id).verb == "test.thing"
+
+
+def test_test_config_is_explicit():
+    assert TestConfig.TESTING is True
