@@ -46,7 +46,7 @@ demo: migrate ## Load the demo partnership, data and sign-ins
 
 .PHONY: run
 run: demo ## Set up, migrate, load the demo and serve on 127.0.0.1:$(PORT)
-	$(FLASK) run --host 127.0.0.1 --port $(PORT) --debug
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 .PHONY: test
 test: setup ## Run every test on SQLite and PostgreSQL, browser tests included

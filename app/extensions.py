@@ -1,5 +1,7 @@
 """Extensions, created here and bound to the app in create_app()."""
 
+from typing import TYPE_CHECKING
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -25,3 +27,9 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+# mypy cannot see db.Model's type; models subclass this alias, which is db.Model at run time.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model

@@ -75,7 +75,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(count_or_fewer)
     app.add_template_global(permissions.can, "can")
     # Not a GOV.UK service: no crown, no GOV.UK rebrand assets.
-    app.add_template_global(False, "govukRebrand")
+    app.jinja_env.globals["govukRebrand"] = False
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:
@@ -85,7 +85,12 @@ def init_app(app: Flask) -> None:
             items = [
                 ("signed_in", "auth.home", "Your work", ("auth.home",)),
                 ("capture", "capture.index", "Log feedback", ("capture.",)),
-                ("triage", "triage.index", "Triage", ("triage.index", "triage.feedback", "triage.theme")),
+                (
+                    "triage",
+                    "triage.index",
+                    "Triage",
+                    ("triage.index", "triage.feedback", "triage.theme"),
+                ),
                 ("respond", "respond.index", "Respond", ("respond.",)),
                 ("publish", "triage.approvals", "Approve", ("triage.approv", "triage.withdraw")),
                 ("administer", "admin.index", "Admin", ("admin.",)),
@@ -93,7 +98,11 @@ def init_app(app: Flask) -> None:
             for permission, endpoint, text, prefixes in items:
                 if permissions.can(current_user, permission):
                     nav.append(
-                        {"href": url_for(endpoint), "text": text, "active": here.startswith(prefixes)}
+                        {
+                            "href": url_for(endpoint),
+                            "text": text,
+                            "active": here.startswith(prefixes),
+                        }
                     )
         return {
             "service_name": app.config["SERVICE_NAME"],

@@ -106,9 +106,7 @@ class Auth:
         self.client = client
 
     def login(self, user, password: str = factories.PASSWORD):
-        response = self.client.post(
-            "/sign-in", data={"email": user.email, "password": password}
-        )
+        response = self.client.post("/sign-in", data={"email": user.email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return response
 

@@ -122,9 +122,7 @@ def make_feedback(
         "received_on": event.held_on if event else date(2026, 11, 2),
     }
     defaults.update(kw)
-    item = Feedback(
-        partnership_id=partnership.id, event=event, entered_by=entered_by, **defaults
-    )
+    item = Feedback(partnership_id=partnership.id, event=event, entered_by=entered_by, **defaults)
     item.priorities = priorities or []
     db.session.add(item)
     db.session.commit()
@@ -149,7 +147,9 @@ def make_theme(
     }
     defaults.update(kw)
     theme = Theme(
-        partnership_id=partnership.id, subgroup=subgroup, created_by_id=getattr(created_by, "id", None),
+        partnership_id=partnership.id,
+        subgroup=subgroup,
+        created_by_id=getattr(created_by, "id", None),
         **defaults,
     )
     theme.priorities = priorities or []
@@ -174,8 +174,11 @@ def make_action(
     }
     defaults.update(kw)
     action = Action(
-        partnership_id=theme.partnership_id, theme=theme, subgroup_id=theme.subgroup_id,
-        created_by_id=getattr(created_by, "id", None), **defaults,
+        partnership_id=theme.partnership_id,
+        theme=theme,
+        subgroup_id=theme.subgroup_id,
+        created_by_id=getattr(created_by, "id", None),
+        **defaults,
     )
     if published:
         _publish(action)

@@ -47,8 +47,20 @@ def postgres_server() -> Iterator[str]:
     port = _free_port()
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
     subprocess.run(
-        _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
-                      "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"]),
+        _as_postgres(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
         **quiet,
     )
     options = (
@@ -56,8 +68,19 @@ def postgres_server() -> Iterator[str]:
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
     )
     subprocess.run(
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options,
-                      "-l", str(folder / "log"), "-w", "start"]),
+        _as_postgres(
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(folder / "log"),
+                "-w",
+                "start",
+            ]
+        ),
         **quiet,
     )
     try:

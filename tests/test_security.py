@@ -8,8 +8,8 @@ import pytest
 
 from app import create_app
 from app.config import Config, TestConfig
-from app.models import AuditEntry, AuditEntryIsAppendOnly
 from app.extensions import db
+from app.models import AuditEntry, AuditEntryIsAppendOnly
 from app.services import audit
 from tests.conftest import csrf_token_from
 
@@ -60,7 +60,8 @@ def test_production_cookies_are_secure():
 
 def test_session_cookie_flags_in_a_response(client, world):
     response = client.post(
-        "/sign-in", data={"email": world.coordinator.email, "password": "correct horse battery staple"}
+        "/sign-in",
+        data={"email": world.coordinator.email, "password": "correct horse battery staple"},
     )
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie
@@ -80,7 +81,11 @@ def test_a_form_posted_without_its_csrf_token_is_refused(csrf_app):
     token = csrf_token_from(client.get("/sign-in").get_data(as_text=True))
     response = client.post(
         "/sign-in",
-        data={"email": world.coordinator.email, "password": factories.PASSWORD, "csrf_token": token},
+        data={
+            "email": world.coordinator.email,
+            "password": factories.PASSWORD,
+            "csrf_token": token,
+        },
     )
     assert response.status_code == 302
 

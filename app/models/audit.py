@@ -7,11 +7,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import utcnow
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Append-only record of who changed what. Rows are never updated or deleted."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -20,7 +20,9 @@ class AuditEntry(db.Model):
         sa.ForeignKey("partnership.id", ondelete="RESTRICT"), index=True
     )
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     # Who, in words, kept even if the user is later deleted.
     actor: Mapped[str] = mapped_column(sa.String(320))
     verb: Mapped[str] = mapped_column(sa.String(60), index=True)

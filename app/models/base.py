@@ -16,7 +16,7 @@ class PartnershipScoped:
     """Every row of partnership data names its partnership; app.services.scoping reads this."""
 
     @declared_attr
-    def partnership_id(cls) -> Mapped[int]:  # noqa: N805
+    def partnership_id(cls) -> Mapped[int]:
         return mapped_column(
             sa.ForeignKey("partnership.id", ondelete="CASCADE"), index=True, nullable=False
         )

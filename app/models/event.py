@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import PartnershipScoped, Timestamped
 
 if TYPE_CHECKING:
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from app.models.user import User
 
 
-class Event(PartnershipScoped, Timestamped, db.Model):
+class Event(PartnershipScoped, Timestamped, Model):
     """Where voices were heard: a coffee morning, drop-in, survey and so on."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

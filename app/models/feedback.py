@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.base import PartnershipScoped, Timestamped
 from app.models.vocab import Channel, FeedbackStatus
 
@@ -31,7 +31,7 @@ feedback_outcome = sa.Table(
 )
 
 
-class Feedback(PartnershipScoped, Timestamped, db.Model):
+class Feedback(PartnershipScoped, Timestamped, Model):
     """One thing one person said. raw_text is private and never leaves the private pages."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,7 +88,7 @@ class Feedback(PartnershipScoped, Timestamped, db.Model):
         return f"<Feedback {self.id}>"
 
 
-class FeedbackContact(PartnershipScoped, Timestamped, db.Model):
+class FeedbackContact(PartnershipScoped, Timestamped, Model):
     """How to reach someone who asked to hear back: kept apart from what they said."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

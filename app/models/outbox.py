@@ -5,12 +5,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import PartnershipScoped, Timestamped, utcnow
 from app.models.vocab import OutboxStatus
 
 
-class OutboxMessage(PartnershipScoped, Timestamped, db.Model):
+class OutboxMessage(PartnershipScoped, Timestamped, Model):
     """An e-mail or text message written in the same transaction as the change that causes it."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

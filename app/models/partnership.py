@@ -5,14 +5,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import Timestamped
 
 if TYPE_CHECKING:
     from app.models.strategy import Strategy
 
 
-class Partnership(Timestamped, db.Model):
+class Partnership(Timestamped, Model):
     """A local area SEND partnership: the tenant every other row belongs to."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

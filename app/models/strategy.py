@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.base import PartnershipScoped, Timestamped
 from app.models.vocab import StrategyStatus
 
@@ -23,7 +23,7 @@ priority_subgroup = sa.Table(
 )
 
 
-class Strategy(PartnershipScoped, Timestamped, db.Model):
+class Strategy(PartnershipScoped, Timestamped, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(300))
     slug: Mapped[str] = mapped_column(sa.String(120))
@@ -52,7 +52,7 @@ class Strategy(PartnershipScoped, Timestamped, db.Model):
         return f"<Strategy {self.slug}>"
 
 
-class Priority(PartnershipScoped, db.Model):
+class Priority(PartnershipScoped, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     strategy_id: Mapped[int] = mapped_column(
         sa.ForeignKey("strategy.id", ondelete="CASCADE"), index=True
@@ -87,7 +87,7 @@ subgroup_member = sa.Table(
 )
 
 
-class SubGroup(PartnershipScoped, db.Model):
+class SubGroup(PartnershipScoped, Model):
     __tablename__ = "subgroup"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,7 +115,7 @@ class SubGroup(PartnershipScoped, db.Model):
         return f"<SubGroup {self.code}>"
 
 
-class Outcome(PartnershipScoped, db.Model):
+class Outcome(PartnershipScoped, Model):
     """An "I statement": an outcome co-designed with families."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,7 +128,7 @@ class Outcome(PartnershipScoped, db.Model):
     strategy: Mapped[Strategy] = relationship(back_populates="outcomes")
 
 
-class Principle(PartnershipScoped, db.Model):
+class Principle(PartnershipScoped, Model):
     """A principle of the partnership's co-production charter."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

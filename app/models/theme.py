@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.base import PartnershipScoped, Timestamped
 from app.models.vocab import ActionStatus, Publication, ThemeStatus
 
@@ -34,11 +34,11 @@ class Publishable:
     withdrawn_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     @declared_attr
-    def created_by_id(cls) -> Mapped[int | None]:  # noqa: N805
+    def created_by_id(cls) -> Mapped[int | None]:
         return mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
 
     @declared_attr
-    def approved_by_id(cls) -> Mapped[int | None]:  # noqa: N805
+    def approved_by_id(cls) -> Mapped[int | None]:
         return mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
 
     @property
@@ -46,7 +46,7 @@ class Publishable:
         return self.publication == Publication.PUBLISHED.value
 
 
-class Theme(Publishable, PartnershipScoped, Timestamped, db.Model):
+class Theme(Publishable, PartnershipScoped, Timestamped, Model):
     """The public "You said": a statement in the partnership's words, from many feedback items."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,7 +76,7 @@ class Theme(Publishable, PartnershipScoped, Timestamped, db.Model):
         return f"<Theme {self.slug}>"
 
 
-class Action(Publishable, PartnershipScoped, Timestamped, db.Model):
+class Action(Publishable, PartnershipScoped, Timestamped, Model):
     """The "We did / We will / We can't" answer to a theme."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -88,7 +88,9 @@ class Action(Publishable, PartnershipScoped, Timestamped, db.Model):
     subgroup_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("subgroup.id", ondelete="SET NULL"), index=True
     )
-    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    owner_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     target_date: Mapped[date | None]
     done_date: Mapped[date | None]
     status: Mapped[str] = mapped_column(sa.String(20), default=ActionStatus.PLANNED.value)
@@ -107,7 +109,7 @@ class Action(Publishable, PartnershipScoped, Timestamped, db.Model):
         return f"<Action {self.id} {self.kind}>"
 
 
-class ProgressUpdate(Publishable, PartnershipScoped, Timestamped, db.Model):
+class ProgressUpdate(Publishable, PartnershipScoped, Timestamped, Model):
     """A dated step on an action; a status change takes effect when the update is published."""
 
     id: Mapped[int] = mapped_column(primary_key=True)

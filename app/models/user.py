@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import PartnershipScoped, Timestamped
 from app.models.strategy import subgroup_member
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from app.models.strategy import SubGroup
 
 
-class User(UserMixin, PartnershipScoped, Timestamped, db.Model):
+class User(UserMixin, PartnershipScoped, Timestamped, Model):
     # "user" is a reserved word in PostgreSQL.
     __tablename__ = "user_account"
 
@@ -45,7 +45,7 @@ class User(UserMixin, PartnershipScoped, Timestamped, db.Model):
         return bool(self.roles.intersection(roles))
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active
 
     def get_id(self) -> str:
@@ -55,7 +55,7 @@ class User(UserMixin, PartnershipScoped, Timestamped, db.Model):
         return f"<User {self.email}>"
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     user_id: Mapped[int] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
     )

@@ -28,8 +28,9 @@ def summary_for(user: User) -> list[Task]:
     pid = user.partnership_id
     tasks: list[Task] = []
     if permissions.can(user, "capture"):
-        events = _count(sa.select(Event.id).where(Event.partnership_id == pid,
-                                                  Event.created_by_id == user.id))
+        events = _count(
+            sa.select(Event.id).where(Event.partnership_id == pid, Event.created_by_id == user.id)
+        )
         tasks.append(Task("Log feedback", events, "events you have created", "capture.index"))
     if permissions.can(user, "triage"):
         waiting = _count(
@@ -41,9 +42,7 @@ def summary_for(user: User) -> list[Task]:
         )
         tasks.append(Task("Triage", waiting, "new feedback items waiting", "triage.index"))
     if permissions.can(user, "respond"):
-        stmt = sa.select(Theme.id).where(
-            Theme.partnership_id == pid, ~Theme.actions.any()
-        )
+        stmt = sa.select(Theme.id).where(Theme.partnership_id == pid, ~Theme.actions.any())
         if not user.has_role(Role.COORDINATOR, Role.ADMIN):
             stmt = stmt.where(Theme.subgroup_id.in_([sg.id for sg in user.subgroups]))
         tasks.append(Task("Respond", _count(stmt), "themes with no action yet", "respond.index"))
@@ -60,8 +59,9 @@ def summary_for(user: User) -> list[Task]:
             )
         )
         tasks.append(
-            Task("Approve", pending, "themes with something waiting for approval",
-                 "triage.approvals")
+            Task(
+                "Approve", pending, "themes with something waiting for approval", "triage.approvals"
+            )
         )
     if permissions.can(user, "administer"):
         users = _count(sa.select(User.id).where(User.partnership_id == pid))

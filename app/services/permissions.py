@@ -100,9 +100,7 @@ def can_edit_feedback(user: User, item: Feedback) -> bool:
         return False
     if user.has_role(*SEE_ALL_FEEDBACK):
         return True
-    return (
-        can(user, "capture") and item.entered_by_id == user.id and item.status == "new"
-    )
+    return can(user, "capture") and item.entered_by_id == user.id and item.status == "new"
 
 
 def can_manage_event(user: User, event: Event) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Iterable
 
@@ -58,10 +59,8 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not user.active:
         if _DUMMY_HASH is None:
             _DUMMY_HASH = hash_password(secrets.token_hex(8))
-        try:
+        with contextlib.suppress(VerificationError, InvalidHashError):
             _hasher().verify(_DUMMY_HASH, password)
-        except (VerificationError, InvalidHashError):
-            pass
         return None
     if not check_password(user, password):
         return None
@@ -103,9 +102,7 @@ def create_user(
             allowed = ", ".join(r.value for r in Role)
             raise UserError("role", f"Unknown role {role!r}: use one of {allowed}")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(
-            "password", f"Password must be {MIN_PASSWORD_LENGTH} characters or more"
-        )
+        raise UserError("password", f"Password must be {MIN_PASSWORD_LENGTH} characters or more")
     if db.session.scalars(sa.select(User.id).where(User.email == email)).first():
         raise UserError("email", f"A user with the email address {email} already exists")
     subgroups = find_subgroups(partnership, subgroup_codes)
@@ -121,8 +118,9 @@ def create_user(
     user.subgroups = subgroups
     db.session.add(user)
     db.session.flush()
-    audit.record("user.created", user, user=actor, roles=role_values,
-                 subgroups=[sg.code for sg in subgroups])
+    audit.record(
+        "user.created", user, user=actor, roles=role_values, subgroups=[sg.code for sg in subgroups]
+    )
     return user
 
 
