@@ -1,0 +1,167 @@
+"""The privacy firewall (DESIGN.md section 6): nothing private reaches a public page or output.
+
+A distinctive string is planted everywhere private text lives: what people said (raw and
+redacted), contact details, event facilitators, safeguarding notes, the settings people named
+and the names of staff. Every public URL is then fetched, and the string must be absent, while
+the approved theme statement is present wherever the public should read it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from app.extensions import db
+from app.models import FeedbackContact
+from app.models.vocab import Publication, Role
+from tests import factories as f
+
+SECRET = "ZEBRA-7731-PRIVATE"
+STATEMENT = "Families told us that letters about assessments arrive too late to plan."
+OUTPUTS = [
+    "/you-said-we-did",
+    "/you-said-we-did/{slug}",
+    "/you-said-we-did.json",
+    "/you-said-we-did.csv",
+    "/you-said-we-did/feed.atom",
+]
+
+
+@pytest.fixture
+def planted(world):
+    p = world.partnership
+    staff = f.make_user(
+        p,
+        Role.SUBGROUP_LEAD,
+        subgroups=[world.subgroups["CCE"]],
+        name=f"Alex {SECRET}",
+        email="alex.zebra@example.org",
+    )
+    event = f.make_event(p, created_by=staff, facilitators=f"Sam and {SECRET}")
+    items = []
+    for n in range(6):
+        item = f.make_feedback(
+            p,
+            event=event,
+            entered_by=staff,
+            raw_text=f"My son {SECRET} at Oak School waited {n} months.",
+            redacted_text=f"My son waited months. {SECRET}",
+            setting=f"Oak School {SECRET}",
+            may_quote=True,
+            wants_reply=True,
+            priorities=[world.priorities["SEMH"]],
+        )
+        item.contact = FeedbackContact(
+            partnership_id=p.id,
+            email=f"{SECRET.lower()}@example.org",
+            phone="07700 900123",
+            delete_after=date(2027, 11, 2),
+        )
+        items.append(item)
+    flagged = f.make_feedback(
+        p,
+        event=event,
+        raw_text=f"A safeguarding worry {SECRET}",
+        safeguarding_flag=True,
+        safeguarding_note=f"Referred {SECRET}",
+    )
+    items.append(flagged)
+    db.session.commit()
+
+    theme = f.make_theme(
+        p,
+        title="Letters about assessments",
+        slug="letters-about-assessments",
+        statement=STATEMENT,
+        subgroup=world.subgroups["CCE"],
+        priorities=[world.priorities["SEMH"]],
+        feedback=items,
+        published=True,
+        created_by=staff,
+    )
+    action = f.make_action(theme, published=True, created_by=staff, owner_id=staff.id)
+    f.make_update(action, published=True)
+    # Unapproved wording is not public either.
+    f.make_action(theme, text=f"Draft answer {SECRET}")
+    f.make_update(action, text=f"Draft progress {SECRET}")
+    hidden = f.make_theme(p, title=f"Draft theme {SECRET}", statement=f"Draft {SECRET}")
+    withdrawn = f.make_theme(p, title=f"Withdrawn {SECRET}", published=True)
+    withdrawn.publication = Publication.WITHDRAWN.value
+    withdrawn.withdrawn_reason = f"Named a child {SECRET}"
+    db.session.commit()
+    assert hidden.slug != theme.slug
+    return theme
+
+
+def public_urls(app: Flask, slug: str) -> list[str]:
+    """Every GET route whose view is marked @public, with real values for its arguments."""
+    values = {"slug": slug, "filename": "images/favicon.svg"}
+    urls = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if not getattr(view, "is_public", False) or "GET" not in (rule.methods or ()):
+            continue
+        # Arguments this test does not know get a harmless value: the page is still fetched.
+        args = {name: values.get(name, "1") for name in rule.arguments}
+        with app.test_request_context():
+            from flask import url_for
+
+            urls.append(url_for(rule.endpoint, **args))
+    return sorted(set(urls))
+
+
+def test_planted_private_text_never_reaches_a_public_url(app, client, world, planted):
+    urls = public_urls(app, planted.slug)
+    for expected in [*OUTPUTS, "/open-data", "/accessibility", "/"]:
+        assert expected.format(slug=planted.slug) in urls
+    for url in urls:
+        response = client.get(url, follow_redirects=True)
+        body = response.get_data(as_text=True)
+        response.close()
+        assert SECRET.lower() not in body.lower(), url
+        assert SECRET.lower() not in str(response.headers).lower(), url
+        assert "Oak School" not in body, url
+        assert "07700 900123" not in body, url
+
+
+def test_the_approved_statement_is_public_everywhere(client, world, planted):
+    for url in OUTPUTS:
+        response = client.get(url.format(slug=planted.slug))
+        assert response.status_code == 200, url
+        assert STATEMENT in response.get_data(as_text=True), url
+
+
+def test_public_reads_never_select_private_columns(client, world, planted):
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement.lower())
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        for url in OUTPUTS:
+            assert client.get(url.format(slug=planted.slug)).status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+
+    assert any("from feedback" in s or "join feedback" in s for s in statements)
+    for statement in statements:
+        for private in (
+            "raw_text",
+            "redacted_text",
+            "facilitators",
+            "safeguarding_note",
+            "feedback_contact",
+            "user_account",
+            "withdrawn_reason",
+        ):
+            assert private not in statement, (private, statement)
+
+
+def test_safeguarding_and_unpublishable_items_are_not_counted(client, world, planted):
+    theme = client.get("/you-said-we-did.json").get_json()["themes"][0]
+    # Six items counted; the safeguarding-flagged one is not.
+    assert theme["voices"]["total"] == 6
