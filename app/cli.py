@@ -109,9 +109,13 @@ def users_create(
 @demo_cli.command("load")
 def demo_load() -> None:
     """Load the demo partnership, strategy, events, feedback, themes and one user per role."""
-    from app.services.demo import load_demo
+    from app.services.demo import DemoError, load_demo
 
-    result = load_demo()
+    try:
+        result = load_demo()
+    except DemoError as exc:
+        db.session.rollback()
+        _fail(str(exc))
     db.session.commit()
     click.echo(result.summary())
 

@@ -90,8 +90,27 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     return result["violations"]
 
 
+def _is_govuk_conditional_radio_known_issue(violation: dict[str, Any]) -> bool:
+    """GOV.UK Frontend puts aria-expanded on radios that reveal a question. axe reports it
+    because ARIA 1.2 does not list it for radios; the Design System keeps it on purpose, as
+    screen readers announce it (alphagov/govuk-frontend#979, w3c/aria#1404). Only that exact
+    finding is set aside: any other attribute or element still fails."""
+    if violation["id"] != "aria-allowed-attr":
+        return False
+    for node in violation["nodes"]:
+        html = node.get("html", "")
+        messages = " ".join(
+            check.get("message", "") for check in node.get("any", []) + node.get("all", [])
+        )
+        if 'class="govuk-radios__input"' not in html or "aria-expanded" not in messages:
+            return False
+        if 'aria-controls="conditional-' not in html:
+            return False
+    return True
+
+
 def assert_accessible(page: Page) -> None:
-    violations = axe_violations(page)
+    violations = [v for v in axe_violations(page) if not _is_govuk_conditional_radio_known_issue(v)]
     summary = [
         {
             "id": v["id"],
@@ -102,3 +121,12 @@ def assert_accessible(page: Page) -> None:
         for v in violations
     ]
     assert not violations, f"axe found problems on {page.url}:\n{json.dumps(summary, indent=2)}"
+
+
+@pytest.fixture
+def page_without_js(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)
+    no_js = context.new_page()
+    no_js.set_default_timeout(10_000)
+    yield no_js
+    context.close()

@@ -1,0 +1,324 @@
+"""Approval for publication, and withdrawal: the only way text reaches the public pages.
+
+Rules (DESIGN.md sections 4-6):
+- four eyes: the approver did not write anything being published, unless the partnership
+  allows self-approval;
+- a theme needs a statement and an owning sub-group; it may be published with no actions;
+- an action is public only under a published theme, so approving publishes the theme too;
+- a theme holding any safeguarding-flagged feedback is never published;
+- withdrawing needs a reason; a withdrawn theme can be approved again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import Action, AuditEntry, Feedback, Partnership, ProgressUpdate, Theme, User
+from app.models.base import utcnow
+from app.models.vocab import FeedbackStatus, Publication
+from app.services import audit, permissions
+from app.services.actions import apply_update_status
+from app.services.scoping import scoped
+from app.services.text import clean_text
+
+DRAFT = Publication.DRAFT.value
+PUBLISHED = Publication.PUBLISHED.value
+WITHDRAWN = Publication.WITHDRAWN.value
+
+Publishable = Theme | Action | ProgressUpdate
+
+
+class PublishingError(Exception):
+    """A publishing rule was broken. The message is written for the person who tried."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class Pending:
+    """What approving a theme would publish now."""
+
+    theme: Theme
+    theme_text: bool = False
+    actions: list[Action] = field(default_factory=list)
+    updates: list[ProgressUpdate] = field(default_factory=list)
+
+    @property
+    def anything(self) -> bool:
+        return self.theme_text or bool(self.actions) or bool(self.updates)
+
+    @property
+    def republishing(self) -> bool:
+        return self.theme.publication == WITHDRAWN
+
+    def describe(self) -> list[str]:
+        parts = []
+        if self.theme_text:
+            parts.append("theme wording, published again" if self.republishing else "theme wording")
+        if self.actions:
+            n = len(self.actions)
+            parts.append(f"{n} action" if n == 1 else f"{n} actions")
+        if self.updates:
+            n = len(self.updates)
+            parts.append(f"{n} progress update" if n == 1 else f"{n} progress updates")
+        return parts
+
+
+def pending_for(theme: Theme) -> Pending:
+    pending = Pending(theme=theme)
+    for action in theme.actions:
+        # A withdrawn action comes back only after someone changes it (it becomes a draft).
+        if action.publication == WITHDRAWN:
+            continue
+        if action.publication == DRAFT:
+            pending.actions.append(action)
+        pending.updates.extend(u for u in action.updates if u.publication == DRAFT)
+    # A draft theme goes out for the first time; a withdrawn one can be approved again.
+    pending.theme_text = theme.publication != PUBLISHED and bool(theme.statement.strip())
+    pending.updates.sort(key=lambda u: (u.happened_on, u.id or 0))
+    return pending
+
+
+def _has_safeguarding_feedback(theme: Theme) -> bool:
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count(Feedback.id)).where(
+                Feedback.theme_id == theme.id, Feedback.safeguarding_flag.is_(True)
+            )
+        )
+    )
+
+
+def problems(theme: Theme, user: User, pending: Pending | None = None) -> list[str]:
+    """Why this person cannot approve this theme now; empty when they can."""
+    pending = pending or pending_for(theme)
+    found: list[str] = []
+    if not permissions.can(user, "publish"):
+        found.append("You do not have permission to approve publication.")
+    if not theme.statement.strip():
+        found.append("Write the theme's “You said” statement before it can be published.")
+    if theme.subgroup_id is None:
+        found.append("Choose the sub-group that owns this theme before it can be published.")
+    if _has_safeguarding_feedback(theme):
+        found.append(
+            "This theme includes feedback flagged as a safeguarding concern. It cannot be "
+            "published until that item is taken out of the theme."
+        )
+    if not pending.anything:
+        found.append("There is nothing on this theme waiting for approval.")
+    allow_self = _partnership(theme).allow_self_approval
+    authors: list[int | None] = []
+    if pending.theme_text:
+        authors.append(theme.created_by_id)
+    authors += [a.created_by_id for a in pending.actions]
+    authors += _editors(pending.actions)
+    authors += [u.created_by_id for u in pending.updates]
+    if any(not permissions.can_approve(user, author, allow_self) for author in authors):
+        found.append(
+            "You wrote some of what is waiting, so someone else must approve it: another "
+            "coordinator or an admin."
+        )
+    return found
+
+
+def _editors(actions: list[Action]) -> list[int | None]:
+    """Whoever changed an action's wording wrote it too, as far as four eyes are concerned."""
+    ids = [a.id for a in actions if a.id is not None]
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(AuditEntry.user_id).where(
+                AuditEntry.verb == "action.updated",
+                AuditEntry.object_type == "Action",
+                AuditEntry.object_id.in_(ids),
+            )
+        )
+    )
+
+
+def _partnership(theme: Theme) -> Partnership:
+    partnership = db.session.get(Partnership, theme.partnership_id)
+    assert partnership is not None
+    return partnership
+
+
+def _publish(obj: Publishable, user: User, now: object) -> None:
+    obj.publication = PUBLISHED
+    obj.published_at = now  # type: ignore[assignment]
+    obj.approved_by_id = user.id
+    obj.withdrawn_at = None
+    obj.withdrawn_reason = None
+
+
+def approve_theme(theme: Theme, user: User) -> list[Publishable]:
+    """Publish the theme and everything on it waiting for approval; returns what was published."""
+    pending = pending_for(theme)
+    found = problems(theme, user, pending)
+    if found:
+        raise PublishingError(found[0])
+
+    now = utcnow()
+    published: list[Publishable] = []
+    if theme.publication != PUBLISHED:
+        republished = theme.publication == WITHDRAWN
+        _publish(theme, user, now)
+        published.append(theme)
+        audit.record(
+            "theme.published",
+            theme,
+            user=user,
+            republished=republished,
+            slug=theme.slug,
+            title=theme.title,
+            statement=theme.statement,
+            subgroup_id=theme.subgroup_id,
+        )
+    for action in pending.actions:
+        _publish(action, user, now)
+        published.append(action)
+        audit.record(
+            "action.published",
+            action,
+            user=user,
+            theme_id=theme.id,
+            kind=action.kind,
+            text=action.text,
+            reason=action.reason,
+            status=action.status,
+            target_date=action.target_date.isoformat() if action.target_date else None,
+            done_date=action.done_date.isoformat() if action.done_date else None,
+            evidence_url=action.evidence_url,
+        )
+    for update in pending.updates:
+        _publish(update, user, now)
+        status_before = update.action.status
+        apply_update_status(update)
+        published.append(update)
+        audit.record(
+            "progress_update.published",
+            update,
+            user=user,
+            theme_id=theme.id,
+            action_id=update.action_id,
+            happened_on=update.happened_on.isoformat(),
+            text=update.text,
+            new_status=update.new_status,
+            action_status_before=status_before,
+            action_status_after=update.action.status,
+        )
+    theme.public_updated_at = now
+    if any(a.publication == PUBLISHED for a in theme.actions):
+        _mark_feedback_answered(theme)
+    db.session.flush()
+    return published
+
+
+def _mark_feedback_answered(theme: Theme) -> None:
+    """Feedback in a theme with a published answer has been answered."""
+    db.session.execute(
+        sa.update(Feedback)
+        .where(
+            Feedback.theme_id == theme.id,
+            Feedback.status == FeedbackStatus.THEMED.value,
+            Feedback.safeguarding_flag.is_(False),
+        )
+        .values(status=FeedbackStatus.ANSWERED.value)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def _reason(reason: str | None) -> str:
+    text = clean_text(reason)
+    if not text:
+        raise PublishingError("Enter why you are withdrawing it", field="reason")
+    return text
+
+
+def _check_may_withdraw(user: User) -> None:
+    if not permissions.can(user, "publish"):
+        raise PublishingError("You do not have permission to withdraw published text.")
+
+
+def withdraw_theme(theme: Theme, user: User, reason: str | None) -> Theme:
+    """Take a theme (and with it all its actions) off the public pages."""
+    _check_may_withdraw(user)
+    why = _reason(reason)
+    if theme.publication != PUBLISHED:
+        raise PublishingError("This theme is not published, so there is nothing to withdraw.")
+    now = utcnow()
+    theme.publication = WITHDRAWN
+    theme.withdrawn_at = now
+    theme.withdrawn_reason = why
+    theme.public_updated_at = now
+    audit.record(
+        "theme.withdrawn", theme, user=user, reason=why, slug=theme.slug, title=theme.title
+    )
+    db.session.flush()
+    return theme
+
+
+def withdraw_action(action: Action, user: User, reason: str | None) -> Action:
+    """Take one action off the public pages; its theme stays published."""
+    _check_may_withdraw(user)
+    why = _reason(reason)
+    if action.publication != PUBLISHED:
+        raise PublishingError("This action is not published, so there is nothing to withdraw.")
+    now = utcnow()
+    action.publication = WITHDRAWN
+    action.withdrawn_at = now
+    action.withdrawn_reason = why
+    action.theme.public_updated_at = now
+    audit.record(
+        "action.withdrawn",
+        action,
+        user=user,
+        reason=why,
+        theme_id=action.theme_id,
+        kind=action.kind,
+        text=action.text,
+    )
+    db.session.flush()
+    return action
+
+
+# --- the approvals list ----------------------------------------------------------------------
+
+
+@dataclass
+class Overview:
+    waiting: list[Pending]
+    published: list[Theme]
+    withdrawn: list[Theme]
+
+
+def overview(partnership: Partnership) -> Overview:
+    """Themes with something waiting, published themes and withdrawn ones, in three queries."""
+    themes = db.session.scalars(
+        scoped(Theme, partnership=partnership)
+        .options(
+            selectinload(Theme.subgroup),
+            selectinload(Theme.actions).selectinload(Action.updates),
+        )
+        .order_by(Theme.updated_at.desc(), Theme.id.desc())
+    ).all()
+    result = Overview(waiting=[], published=[], withdrawn=[])
+    for theme in themes:
+        pending = pending_for(theme)
+        new_answers = bool(pending.actions or pending.updates)
+        if new_answers or (theme.publication == DRAFT and pending.theme_text):
+            result.waiting.append(pending)
+        elif theme.publication == WITHDRAWN:
+            # Withdrawn on purpose: listed apart, so it is not mistaken for new work.
+            result.withdrawn.append(theme)
+        if theme.publication == PUBLISHED:
+            result.published.append(theme)
+    result.published.sort(key=lambda t: t.public_updated_at or t.updated_at, reverse=True)
+    return result
