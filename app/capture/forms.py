@@ -1,0 +1,220 @@
+"""Forms for events and feedback items: GOV.UK widgets and wording, one column for phones."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovDateInput,
+    GovRadioInput,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    Field,
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional, StopValidation
+
+from app.forms import BaseForm
+from app.models import Priority
+from app.models.vocab import EventKind, Labelled, Respondent, Sentiment
+from app.services import capture as svc
+
+_PARTS = ("day", "month", "year")
+# Negative numbers parse, so that the message can say what range is allowed.
+_WHOLE_NUMBER = re.compile(r"^-?[0-9]+$")
+
+
+def _choices(vocabulary: type[Labelled]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in vocabulary.choices()]
+
+
+class GovukDateField(Field):
+    """A GOV.UK date input (day, month, year boxes) with GOV.UK's error messages."""
+
+    widget = GovDateInput()
+
+    def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any):
+        self.what = kwargs.pop("what", "The date")
+        self.missing_message = kwargs.pop("missing_message", "Enter the date")
+        super().__init__(label, validators, **kwargs)
+
+    def _value(self) -> str:
+        return self.data.strftime("%d %m %Y") if isinstance(self.data, date) else ""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        parts = [(v or "").strip() for v in valuelist[:3]]
+        parts += [""] * (3 - len(parts))
+        # The widget unpacks three boxes from raw_data to show what was typed.
+        self.raw_data = parts
+        self.data = None
+        if not any(parts):
+            return
+        missing = [name for name, value in zip(_PARTS, parts, strict=True) if not value]
+        if missing:
+            raise ValueError(f"{self.what} must include a {' and a '.join(missing)}")
+        if not all(p.isdigit() for p in parts):
+            raise ValueError(f"{self.what} must be a real date")
+        day, month, year = parts
+        if len(year) != 4:
+            raise ValueError("Year must include 4 numbers")
+        try:
+            self.data = date(int(year), int(month), int(day))
+        except ValueError as exc:
+            raise ValueError(f"{self.what} must be a real date") from exc
+
+    def pre_validate(self, form: Any) -> None:
+        # A date that could not be read has its message already; do not add "Enter the date".
+        if self.process_errors:
+            raise StopValidation()
+        # Checked here, not with DataRequired, whose "required" flag would land on the <div>.
+        if self.data is None:
+            raise StopValidation(self.missing_message)
+
+
+class WholeNumberField(Field):
+    """A count typed on a phone's number pad. Blank counts as 0: nobody was counted."""
+
+    widget = GovTextInput()
+    data: int | None
+
+    def __init__(
+        self, label: str | None = None, validators: Any = None, *, field_key: str, **kwargs: Any
+    ):
+        self.field_key = field_key
+        kwargs.setdefault("default", 0)
+        super().__init__(label, validators, **kwargs)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else str(self.data)
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        raw = (valuelist[0] if valuelist else "").strip().replace(",", "")
+        if not raw:
+            self.data = 0
+            return
+        if not _WHOLE_NUMBER.match(raw):
+            self.data = None
+            raise ValueError(svc.ENTER_WHOLE_NUMBER)
+        self.data = int(raw)
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            raise StopValidation()
+        if self.data is not None and not 0 <= self.data <= svc.MAX_HEADCOUNT:
+            raise StopValidation(svc.headcount_range_message(self.field_key))
+
+
+class EventForm(BaseForm):
+    name = StringField(
+        "Event name",
+        widget=GovTextInput(),
+        description="For example, Coffee morning at Marple Library",
+        validators=[
+            DataRequired(message=svc.ENTER_NAME),
+            Length(max=200, message="Event name must be 200 characters or fewer"),
+        ],
+    )
+    kind = RadioField(
+        "What kind of event was it?",
+        widget=GovRadioInput(),
+        choices=_choices(EventKind),
+        invalid_choice_message=svc.SELECT_KIND,
+    )
+    held_on = GovukDateField(
+        "Date of the event",
+        what="The date of the event",
+        missing_message=svc.ENTER_DATE,
+        description="For example, 27 3 2026",
+    )
+    place = StringField(
+        "Where did it take place?",
+        widget=GovTextInput(),
+        description="For example, Marple Library, or Online",
+        validators=[
+            DataRequired(message=svc.ENTER_PLACE),
+            Length(max=200, message="Place must be 200 characters or fewer"),
+        ],
+    )
+    partner = StringField(
+        "Partner organisation (optional)",
+        widget=GovTextInput(),
+        description="An organisation you ran the event with, such as a school or charity",
+        validators=[
+            Optional(),
+            Length(max=200, message="Partner organisation must be 200 characters or fewer"),
+        ],
+    )
+    facilitators = TextAreaField(
+        "Who ran it (optional)",
+        widget=GovTextArea(),
+        description="Only people signed in to this service can see this. It is never published.",
+        validators=[
+            Optional(),
+            Length(max=2000, message="Who ran it must be 2,000 characters or fewer"),
+        ],
+    )
+    adults_count = WholeNumberField(
+        "Adults", field_key="adults_count", description="Parents, carers and other adults"
+    )
+    young_people_count = WholeNumberField(
+        "Young people", field_key="young_people_count", description="Aged 16 to 25"
+    )
+    children_count = WholeNumberField(
+        "Children", field_key="children_count", description="Under 16"
+    )
+    submit = SubmitField("Save and log feedback", widget=GovSubmitInput())
+
+    def event_fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name).data for name in svc.EVENT_FIELDS}
+
+
+class FeedbackForm(BaseForm):
+    text = TextAreaField(
+        "What did they say?",
+        widget=GovTextArea(),
+        description="Use their words if you can. One item for each thing someone said.",
+        validators=[
+            DataRequired(message=svc.ENTER_TEXT),
+            Length(max=svc.MAX_TEXT_LENGTH, message=svc.TEXT_TOO_LONG),
+        ],
+    )
+    respondent = RadioField(
+        "Who said it?",
+        widget=GovRadioInput(),
+        choices=_choices(Respondent),
+        invalid_choice_message=svc.SELECT_RESPONDENT,
+    )
+    sentiment = RadioField(
+        "What kind of feedback is it?",
+        widget=GovRadioInput(),
+        choices=_choices(Sentiment),
+        invalid_choice_message=svc.SELECT_SENTIMENT,
+    )
+    priorities = SelectMultipleField(
+        "Which priorities is it about? (optional)",
+        widget=GovCheckboxesInput(),
+        coerce=int,
+        choices=[],
+        description="Select all that apply. If you are not sure, leave them: a coordinator will.",
+        invalid_choice_message=svc.SELECT_PRIORITIES,
+        invalid_value_message=svc.SELECT_PRIORITIES,
+    )
+    idempotency_key = HiddenField()
+    submit = SubmitField("Save item", widget=GovSubmitInput())
+
+    def set_priority_options(self, options: list[Priority]) -> None:
+        self.priorities.choices = [SelectChoice(p.id, f"{p.code}: {p.title}") for p in options]
