@@ -1,3 +1,5 @@
+from bs4 import BeautifulSoup
+
 from tests import factories
 
 
@@ -19,3 +21,33 @@ def test_wrong_password_is_refused_with_a_message(client, world):
     assert page.status_code == 200
     assert "Enter a correct email address and password" in page.get_data(as_text=True)
     assert factories.PASSWORD not in page.get_data(as_text=True)
+
+
+def test_board_viewer_home_shows_the_evidence_in_numbers(client, auth, world):
+    from datetime import date
+
+    event = factories.make_event(world.partnership, adults_count=10, young_people_count=4)
+    item = factories.make_feedback(world.partnership, event=event)
+    factories.make_feedback(world.partnership, event=event, safeguarding_flag=True)
+    theme = factories.make_theme(world.partnership, feedback=[item], published=True)
+    factories.make_action(theme, published=True, status="done", kind="we_did")
+    factories.make_action(theme, published=True, status="in_progress", target_date=date(2020, 1, 1))
+    factories.make_action(theme, status="planned")  # a draft: not counted
+    auth.login(world.board_viewer)
+    page = BeautifulSoup(client.get("/home").data, "html.parser")
+    rows = {
+        row.dt.get_text(strip=True): row.dd.get_text(strip=True)
+        for row in page.select(".govuk-summary-list__row")
+    }
+    assert rows["Events held"] == "1"
+    assert rows["People who took part"] == "16"
+    assert rows["Things people told us"] == "1"
+    assert rows["Themes published"] == "1"
+    assert rows["Published actions done"] == "1"
+    assert rows["Published actions planned"] == "0"
+    assert rows["Published actions past their target date"] == "1"
+
+
+def test_a_volunteer_sees_no_board_evidence(client, auth, world):
+    auth.login(world.volunteer)
+    assert "Evidence for the SEND Board" not in client.get("/home").get_data(as_text=True)

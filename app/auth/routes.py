@@ -10,7 +10,7 @@ from app.auth import bp
 from app.auth.forms import SignInForm
 from app.extensions import db
 from app.services import dashboard
-from app.services.permissions import public, requires
+from app.services.permissions import can, public, requires
 from app.services.users import authenticate
 
 
@@ -54,4 +54,7 @@ def sign_out() -> Response:
 @bp.route("/home")
 @requires("signed_in")
 def home() -> str:
-    return render_template("auth/home.html", summary=dashboard.summary_for(current_user))
+    evidence = dashboard.evidence_for(current_user) if can(current_user, "reports") else None
+    return render_template(
+        "auth/home.html", summary=dashboard.summary_for(current_user), evidence=evidence
+    )
