@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
-    GovDateInput,
     GovRadioInput,
     GovSubmitInput,
     GovTextArea,
@@ -26,61 +24,13 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
-from app.forms import BaseForm
+from app.forms import BaseForm, GovukDateField, vocab_choices
 from app.models import Priority
-from app.models.vocab import EventKind, Labelled, Respondent, Sentiment
+from app.models.vocab import EventKind, Respondent, Sentiment
 from app.services import capture as svc
 
-_PARTS = ("day", "month", "year")
 # Negative numbers parse, so that the message can say what range is allowed.
 _WHOLE_NUMBER = re.compile(r"^-?[0-9]+$")
-
-
-def _choices(vocabulary: type[Labelled]) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in vocabulary.choices()]
-
-
-class GovukDateField(Field):
-    """A GOV.UK date input (day, month, year boxes) with GOV.UK's error messages."""
-
-    widget = GovDateInput()
-
-    def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any):
-        self.what = kwargs.pop("what", "The date")
-        self.missing_message = kwargs.pop("missing_message", "Enter the date")
-        super().__init__(label, validators, **kwargs)
-
-    def _value(self) -> str:
-        return self.data.strftime("%d %m %Y") if isinstance(self.data, date) else ""
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        parts = [(v or "").strip() for v in valuelist[:3]]
-        parts += [""] * (3 - len(parts))
-        # The widget unpacks three boxes from raw_data to show what was typed.
-        self.raw_data = parts
-        self.data = None
-        if not any(parts):
-            return
-        missing = [name for name, value in zip(_PARTS, parts, strict=True) if not value]
-        if missing:
-            raise ValueError(f"{self.what} must include a {' and a '.join(missing)}")
-        if not all(p.isdigit() for p in parts):
-            raise ValueError(f"{self.what} must be a real date")
-        day, month, year = parts
-        if len(year) != 4:
-            raise ValueError("Year must include 4 numbers")
-        try:
-            self.data = date(int(year), int(month), int(day))
-        except ValueError as exc:
-            raise ValueError(f"{self.what} must be a real date") from exc
-
-    def pre_validate(self, form: Any) -> None:
-        # A date that could not be read has its message already; do not add "Enter the date".
-        if self.process_errors:
-            raise StopValidation()
-        # Checked here, not with DataRequired, whose "required" flag would land on the <div>.
-        if self.data is None:
-            raise StopValidation(self.missing_message)
 
 
 class WholeNumberField(Field):
@@ -131,7 +81,7 @@ class EventForm(BaseForm):
     kind = RadioField(
         "What kind of event was it?",
         widget=GovRadioInput(),
-        choices=_choices(EventKind),
+        choices=vocab_choices(EventKind),
         invalid_choice_message=svc.SELECT_KIND,
     )
     held_on = GovukDateField(
@@ -195,13 +145,13 @@ class FeedbackForm(BaseForm):
     respondent = RadioField(
         "Who said it?",
         widget=GovRadioInput(),
-        choices=_choices(Respondent),
+        choices=vocab_choices(Respondent),
         invalid_choice_message=svc.SELECT_RESPONDENT,
     )
     sentiment = RadioField(
         "What kind of feedback is it?",
         widget=GovRadioInput(),
-        choices=_choices(Sentiment),
+        choices=vocab_choices(Sentiment),
         invalid_choice_message=svc.SELECT_SENTIMENT,
     )
     priorities = SelectMultipleField(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovDateInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
@@ -14,7 +12,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import (
-    Field,
     RadioField,
     SelectChoice,
     SelectField,
@@ -24,53 +21,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.forms import BaseForm
+from app.forms import BaseForm, GovukDateField, vocab_choices
 from app.models.vocab import ActionKind, ActionStatus
-
-
-class GovukDateField(Field):
-    """Day, month and year boxes, checked the way GOV.UK date inputs are.
-
-    Empty boxes give None, so each form decides whether the date is needed; a partly filled or
-    impossible date is an error worded as the Design System recommends.
-    """
-
-    widget = GovDateInput()
-
-    def __init__(
-        self, label: str | None = None, validators: Any = None, *, noun: str = "Date", **kwargs: Any
-    ):
-        super().__init__(label, validators, **kwargs)
-        self.noun = noun
-
-    def _value(self) -> str:
-        if self.raw_data:
-            return " ".join(self.raw_data)
-        return self.data.strftime("%d %m %Y") if self.data else ""
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        # The widget unpacks exactly three parts, even when a request left some out.
-        parts = [str(v).strip() for v in valuelist][:3]
-        parts += [""] * (3 - len(parts))
-        self.raw_data = parts
-        self.data = None
-        day, month, year = parts
-        if not any(parts):
-            return
-        missing = [
-            name for name, value in zip(("day", "month", "year"), parts, strict=True) if not value
-        ]
-        if missing:
-            raise ValueError(f"{self.noun} must include a {' and '.join(missing)}")
-        if not all(p.isdigit() for p in parts):
-            raise ValueError(f"{self.noun} must be a real date")
-        if len(year) != 4:
-            raise ValueError("Year must include 4 numbers")
-        try:
-            self.data = date(int(year), int(month), int(day))
-        except ValueError:
-            raise ValueError(f"{self.noun} must be a real date") from None
-
 
 _KIND_CHOICES = [
     SelectChoice(ActionKind.WE_DID.value, "We did"),
@@ -80,7 +32,7 @@ _KIND_CHOICES = [
 
 
 def _status_choices() -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in ActionStatus.choices()]
+    return vocab_choices(ActionStatus)
 
 
 class ActionForm(BaseForm):
@@ -92,12 +44,12 @@ class ActionForm(BaseForm):
     )
     done_date = GovukDateField(
         "When was it done? (optional)",
-        noun="The date it was done",
+        what="The date it was done",
         description="For example, 27 3 2026",
     )
     target_date = GovukDateField(
         "When do you expect it to be done?",
-        noun="The date you expect it to be done",
+        what="The date you expect it to be done",
         description="For example, 31 3 2027",
     )
     reason = TextAreaField(
@@ -165,7 +117,7 @@ class ActionForm(BaseForm):
 class ProgressUpdateForm(BaseForm):
     happened_on = GovukDateField(
         "When did it happen?",
-        noun="The date it happened",
+        what="The date it happened",
         description="For example, 14 11 2026",
     )
     text = TextAreaField(
