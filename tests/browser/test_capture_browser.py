@@ -17,7 +17,6 @@ from tests.browser.conftest import PHONE, assert_accessible
 pytestmark = pytest.mark.browser
 
 
-
 def _sign_in(page: Page, base: str, email: str) -> None:
     page.goto(f"{base}/sign-in")
     page.get_by_label("Email address").fill(email)
