@@ -51,3 +51,14 @@ def test_board_viewer_home_shows_the_evidence_in_numbers(client, auth, world):
 def test_a_volunteer_sees_no_board_evidence(client, auth, world):
     auth.login(world.volunteer)
     assert "Evidence for the SEND Board" not in client.get("/home").get_data(as_text=True)
+
+
+def test_healthz_answers_503_when_the_database_is_down(tmp_path):
+    from app import create_app
+    from app.config import TestConfig
+
+    missing = tmp_path / "no-such-folder" / "db.sqlite3"
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{missing}")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "database": "unavailable"}
