@@ -91,6 +91,7 @@ def init_app(app: Flask) -> None:
                     "Triage",
                     ("triage.index", "triage.feedback", "triage.theme"),
                 ),
+                ("safeguarding", "triage.safeguarding", "Safeguarding", ("triage.safeguarding",)),
                 ("respond", "respond.index", "Respond", ("respond.",)),
                 ("publish", "triage.approvals", "Approve", ("triage.approv", "triage.withdraw")),
                 ("administer", "admin.index", "Admin", ("admin.",)),

@@ -58,14 +58,43 @@ def migrated(database_url: str) -> str:
 
 
 def _empty_all_tables() -> None:
-    tables = [t for t in reversed(db.metadata.sorted_tables)]
+    """Empty every table between tests, the one place audit_entry may lose rows.
+
+    The append-only triggers (migration 0002) let this through: on PostgreSQL a setting that
+    lives only as long as this transaction; on SQLite, which has no such settings, the triggers
+    are dropped and recreated from their own stored SQL. A connection, not the session: the
+    session refuses bulk deletes of audit entries.
+    """
+    tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in tables)
-        db.session.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
-    db.session.commit()
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("SET LOCAL ysyd.allow_audit_purge = 'on'"))
+            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        return
+    with db.engine.connect() as connection:
+        triggers = connection.execute(_SQLITE_AUDIT_TRIGGERS).all()
+    try:
+        with db.engine.begin() as connection:
+            for name, _ in triggers:
+                connection.execute(sa.text(f'DROP TRIGGER "{name}"'))
+            for table in tables:
+                connection.execute(table.delete())
+            for _, sql in triggers:
+                connection.execute(sa.text(sql))
+    finally:
+        # pysqlite runs DDL outside its transaction, so a failed cleanup must not leave the
+        # table unguarded for the tests that follow.
+        with db.engine.begin() as connection:
+            present = {name for name, _ in connection.execute(_SQLITE_AUDIT_TRIGGERS)}
+            for name, sql in triggers:
+                if name not in present:
+                    connection.execute(sa.text(sql))
+
+
+_SQLITE_AUDIT_TRIGGERS = sa.text(
+    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_entry'"
+)
 
 
 @pytest.fixture

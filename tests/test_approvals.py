@@ -8,6 +8,7 @@ from bs4 import BeautifulSoup
 
 from app.extensions import db
 from app.models import Action, AuditEntry, ProgressUpdate, Theme
+from app.services import publishing
 from tests import factories
 from tests.conftest import csrf_token_from
 
@@ -30,6 +31,14 @@ def error_for(page: BeautifulSoup, field_id: str) -> str:
     message = group.find(class_="govuk-error-message") if group else None
     assert message is not None, f"no error message next to #{field_id}"
     return " ".join(message.get_text(" ").split())
+
+
+def approve(client, theme_id, **data):
+    """Press "Approve and publish" as a person does: the page's own form, digest and all."""
+    page = soup(client.get(f"/triage/approvals/{theme_id}"))
+    digest = page.find("input", attrs={"name": "digest"})
+    assert digest is not None, "no approve form on the page"
+    return client.post(f"/triage/approvals/{theme_id}", data={"digest": digest["value"], **data})
 
 
 @pytest.fixture
@@ -159,7 +168,7 @@ def test_approval_page_shows_exactly_the_public_text(client, auth, world, answer
 
 def test_approve_and_publish(client, auth, world, answered):
     auth.login(world.coordinator2)
-    response = client.post(f"/triage/approvals/{answered.id}")
+    response = approve(client, answered.id)
     assert response.status_code == 302
     assert response.headers["Location"] == f"/triage/approvals/{answered.id}"
     assert "Published the theme, 1 action and 1 progress update." in text_of(
@@ -194,7 +203,7 @@ def test_four_eyes_refusal_and_self_approval(client, auth, world, answered):
 
     world.partnership.allow_self_approval = True
     db.session.commit()
-    assert client.post(f"/triage/approvals/{answered.id}").status_code == 302
+    assert approve(client, answered.id).status_code == 302
     db.session.expire_all()
     assert db.session.get(Theme, answered.id).publication == "published"
 
@@ -240,7 +249,7 @@ def test_withdrawn_theme_leaves_the_public_pages_and_can_be_republished(
     client, auth, world, answered
 ):
     auth.login(world.coordinator2)
-    client.post(f"/triage/approvals/{answered.id}")
+    approve(client, answered.id)
     assert client.get("/you-said-we-did/letters-about-assessments").status_code == 200
 
     response = client.post(
@@ -265,7 +274,7 @@ def test_withdrawn_theme_leaves_the_public_pages_and_can_be_republished(
     # Approving it again republishes it, its earlier actions with it.
     page = client.get(f"/triage/approvals/{answered.id}")
     assert "Published again" in text_of(page)
-    assert client.post(f"/triage/approvals/{answered.id}").status_code == 302
+    assert approve(client, answered.id).status_code == 302
     db.session.expire_all()
     theme = db.session.get(Theme, answered.id)
     assert theme.publication == "published"
@@ -275,7 +284,7 @@ def test_withdrawn_theme_leaves_the_public_pages_and_can_be_republished(
 
 def test_withdrawing_one_action(client, auth, world, answered):
     auth.login(world.coordinator2)
-    client.post(f"/triage/approvals/{answered.id}")
+    approve(client, answered.id)
     action = db.session.scalars(sa.select(Action)).one()
     page = soup(client.get(f"/triage/approvals/{answered.id}"))
     form = page.find("form", action=f"/triage/approvals/actions/{action.id}/withdraw")
@@ -320,7 +329,7 @@ def test_progress_update_status_applies_only_once_published(client, auth, world,
     assert db.session.get(Action, action.id).status == "in_progress"
     auth.logout()
     auth.login(world.coordinator)
-    assert client.post(f"/triage/approvals/{theme.id}").status_code == 302
+    assert approve(client, theme.id).status_code == 302
     db.session.expire_all()
     action = db.session.get(Action, action.id)
     assert action.status == "done"
@@ -342,11 +351,12 @@ def test_approval_and_withdrawal_work_with_csrf_protection_on(csrf_app, world):
     theme = factories.make_theme(
         world.partnership, subgroup=world.subgroups["CCE"], created_by=world.coordinator
     )
-    page = client.get(f"/triage/approvals/{theme.id}").get_data(as_text=True)
-    approve = client.post(
-        f"/triage/approvals/{theme.id}", data={"csrf_token": csrf_token_from(page)}
-    )
-    assert approve.status_code == 302
+    page = soup(client.get(f"/triage/approvals/{theme.id}"))
+    form = page.find("form", action=f"/triage/approvals/{theme.id}")
+    fields = {field["name"]: field["value"] for field in form.find_all("input", type="hidden")}
+    assert set(fields) == {"csrf_token", "digest"}
+    approved = client.post(f"/triage/approvals/{theme.id}", data=fields)
+    assert approved.status_code == 302
     page = soup(client.get(f"/triage/approvals/{theme.id}"))
     form = page.find("form", action=f"/triage/approvals/{theme.id}/withdraw")
     token = form.find("input", type="hidden")
@@ -361,3 +371,155 @@ def test_approval_and_withdrawal_work_with_csrf_protection_on(csrf_app, world):
     assert client.post(f"/triage/approvals/{theme.id}").status_code == 400
     db.session.expire_all()
     assert db.session.get(Theme, theme.id).publication == "withdrawn"
+
+
+# --- Four eyes covers whoever changed the theme's wording ------------------------------------
+
+
+def _edit_wording(client, theme, world, statement):
+    return client.post(
+        f"/triage/themes/{theme.id}/edit",
+        data={
+            "title": theme.title,
+            "statement": statement,
+            "priorities": [p.id for p in theme.priorities],
+            "subgroup": world.subgroups["CCE"].id,
+        },
+    )
+
+
+def test_an_approver_who_changed_the_wording_cannot_approve_it(client, auth, world, theme):
+    auth.login(world.coordinator2)
+    assert _edit_wording(client, theme, world, "Words only coordinator2 wrote.").status_code == 302
+
+    page = client.get(f"/triage/approvals/{theme.id}")
+    assert "someone else must approve it" in text_of(page)
+    assert soup(page).find("button", string=lambda s: s and "Approve and publish" in s) is None
+    # Even with the right digest, as if the button had been there.
+    db.session.expire_all()
+    digest = publishing.digest(publishing.pending_for(db.session.get(Theme, theme.id)))
+    refused = client.post(f"/triage/approvals/{theme.id}", data={"digest": digest})
+    assert refused.status_code == 409
+    assert "someone else must approve it" in text_of(refused)
+    db.session.expire_all()
+    assert db.session.get(Theme, theme.id).publication == "draft"
+    assert "theme.published" not in set(db.session.scalars(sa.select(AuditEntry.verb)))
+
+    # Someone who neither wrote nor changed it can approve it.
+    auth.logout()
+    auth.login(world.admin)
+    assert approve(client, theme.id).status_code == 302
+    db.session.expire_all()
+    published = db.session.get(Theme, theme.id)
+    assert published.publication == "published"
+    assert published.approved_by_id == world.admin.id
+    assert "Words only coordinator2 wrote." in text_of(
+        client.get("/you-said-we-did/letters-about-assessments")
+    )
+
+
+def test_an_editor_may_approve_when_the_partnership_allows_self_approval(
+    client, auth, world, theme
+):
+    world.partnership.allow_self_approval = True
+    db.session.commit()
+    auth.login(world.coordinator2)
+    assert _edit_wording(client, theme, world, "Words coordinator2 wrote.").status_code == 302
+    assert approve(client, theme.id).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Theme, theme.id).approved_by_id == world.coordinator2.id
+
+
+def test_changing_a_withdrawn_theme_needs_someone_else_to_approve_it_again(
+    client, auth, world, theme
+):
+    auth.login(world.coordinator2)
+    assert approve(client, theme.id).status_code == 302
+    client.post(
+        f"/triage/approvals/{theme.id}/withdraw",
+        data={"withdraw-theme-reason": "It could identify a family."},
+    )
+    assert _edit_wording(client, theme, world, "Rewritten after withdrawal.").status_code == 302
+    refused = client.post(f"/triage/approvals/{theme.id}")
+    assert refused.status_code == 409
+    assert "someone else must approve it" in text_of(refused)
+    db.session.expire_all()
+    assert db.session.get(Theme, theme.id).publication == "withdrawn"
+    assert client.get("/you-said-we-did/letters-about-assessments").status_code == 404
+
+
+# --- Approving publishes only what the approver was shown ------------------------------------
+
+
+def _change_statement(world, theme):
+    theme.statement = "Changed while the approver was reading."
+
+
+def _change_subgroup(world, theme):
+    theme.subgroup = world.subgroups["QPMI"]
+
+
+def _change_action(world, theme):
+    theme.actions[0].text = "We will send the letters by text message instead."
+
+
+def _add_update(world, theme):
+    factories.make_update(
+        theme.actions[0], text="Added while the approver was reading.", created_by_id=None
+    )
+
+
+@pytest.mark.parametrize(
+    "change", [_change_statement, _change_subgroup, _change_action, _add_update]
+)
+def test_approval_is_refused_when_the_text_changed_after_the_page_was_opened(
+    client, auth, world, answered, change
+):
+    auth.login(world.coordinator2)
+    url = f"/triage/approvals/{answered.id}"
+    first = soup(client.get(url)).find("input", attrs={"name": "digest"})["value"]
+    # Nothing changed yet: the page shows the same digest each time.
+    assert soup(client.get(url)).find("input", attrs={"name": "digest"})["value"] == first
+
+    change(world, db.session.get(Theme, answered.id))
+    db.session.commit()
+
+    refused = client.post(url, data={"digest": first})
+    assert refused.status_code == 409
+    page = soup(refused)
+    assert page.title.get_text().startswith("Error:")
+    summary = page.find(class_="govuk-error-summary")
+    assert " ".join(summary.get_text(" ").split()) == (
+        "There is a problem Something changed since you opened this page. "
+        "Check it again before you approve."
+    )
+    assert summary.find("a")["href"] == "#to-publish"
+    assert page.find(id="to-publish") is not None
+    # The page now shows what would be published, with a digest for that.
+    again = page.find("input", attrs={"name": "digest"})["value"]
+    assert again != first
+    db.session.expire_all()
+    theme = db.session.get(Theme, answered.id)
+    assert theme.publication == "draft"
+    assert all(a.publication == "draft" for a in theme.actions)
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.verb.like("%.published"))
+        )
+        == 0
+    )
+
+    # Having seen it, the approver can approve it.
+    assert client.post(url, data={"digest": again}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Theme, answered.id).publication == "published"
+
+
+def test_approval_without_the_pages_digest_is_refused(client, auth, world, answered):
+    auth.login(world.coordinator2)
+    for data in ({}, {"digest": ""}, {"digest": "0" * 64}):
+        refused = client.post(f"/triage/approvals/{answered.id}", data=data)
+        assert refused.status_code == 409
+        assert "Something changed since you opened this page" in text_of(refused)
+    db.session.expire_all()
+    assert db.session.get(Theme, answered.id).publication == "draft"

@@ -133,6 +133,62 @@ def test_the_demo_is_refused_in_production(app, runner):
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
 
+def test_the_demo_is_never_loaded_beside_a_real_partnership(runner, world):
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 1
+    assert (
+        "The database already holds real partnerships: load the demo into an empty database."
+        in result.output
+    )
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(Partnership.id))) == 1
+    assert not db.session.scalars(
+        sa.select(User).where(User.email.like("%@demo.example.org"))
+    ).all()
+    assert "demo-password" not in result.output
+
+
+def test_the_demo_is_never_merged_into_a_partnership_with_real_accounts(runner, demo):
+    partnership = db.session.scalars(sa.select(Partnership)).one()
+    real = User(
+        partnership_id=partnership.id,
+        email="head.of.send@stockport.example.gov.uk",
+        name="A real person",
+        password_hash="not-a-real-hash",
+        session_token="t",
+    )
+    db.session.add(real)
+    item = db.session.scalars(
+        sa.select(Feedback).where(Feedback.idempotency_key == "demo-059")
+    ).one()
+    db.session.delete(item)
+    db.session.commit()
+    before = dump_every_table()
+
+    result = runner.invoke(args=["demo", "load"])
+    assert result.exit_code == 1
+    assert "already has an account that the demo did not make" in result.output
+    assert "load the demo into an empty database" in result.output
+    db.session.expire_all()
+    # Refused whole: the deleted item is not put back and nothing else changes.
+    assert dump_every_table() == before
+
+
+def test_loading_into_the_demo_partnership_alone_still_works_after_a_refusal(runner, demo):
+    # A second partnership appears: the demo refuses, and works again once it is gone.
+    other = Partnership(name="Somewhere real", slug="somewhere-real")
+    db.session.add(other)
+    db.session.commit()
+    refused = runner.invoke(args=["demo", "load"])
+    assert refused.exit_code == 1
+    assert "already holds real partnerships" in refused.output
+    db.session.delete(other)
+    db.session.commit()
+    again = runner.invoke(args=["demo", "load"])
+    assert again.exit_code == 0, again.output
+    assert "Nothing added: the demo was already loaded." in again.output
+
+
 def _broken_copy(tmp_path, change):
     folder = tmp_path / "demo_data"
     shutil.copytree(DATA_DIR, folder)

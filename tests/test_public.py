@@ -9,10 +9,12 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
+from flask import session
 
 from app.extensions import db
 from app.models import Theme
 from app.models.vocab import Publication
+from app.public.routes import _cacheable
 from tests import factories as f
 
 LIST = "/you-said-we-did"
@@ -156,6 +158,49 @@ def test_every_role_may_read_the_public_pages_but_shared_caches_may_not_keep_the
     # The signed-in page carries the person's name and a sign-out token.
     assert "public" not in response.headers["Cache-Control"]
     assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_the_page_after_signing_out_is_kept_out_of_shared_caches(client, auth, world, story):
+    auth.login(world.coordinator)
+    signed_out = auth.logout()
+    assert signed_out.headers["Location"] == LIST
+    # This page shows "You have signed out." and sends the emptied session cookie: a shared
+    # cache must not hand either to the next visitor.
+    response = client.get(LIST)
+    page = soup(response)
+    assert "You have signed out." in text_of(page.find(class_="govuk-notification-banner"))
+    assert "Set-Cookie" in response.headers
+    cache = response.headers["Cache-Control"]
+    assert "public" not in cache and "max-age" not in cache
+    assert "private" in cache and "no-store" in cache
+
+    # The next page, with the message gone and no cookie to send, may be shared again.
+    after = client.get(LIST)
+    assert after.status_code == 200
+    assert "Set-Cookie" not in after.headers
+    assert "public" in after.headers["Cache-Control"]
+
+
+def test_a_public_page_showing_a_message_is_never_shared(client, world, story):
+    with client.session_transaction() as sess:
+        sess["_flashes"] = [("info", "A message for one person.")]
+    for url in (LIST, "/you-said-we-did/waiting-for-assessments", "/open-data"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response.headers["Cache-Control"], url
+        assert "public" not in response.headers["Cache-Control"], url
+        with client.session_transaction() as sess:
+            sess["_flashes"] = [("info", "A message for one person.")]
+
+
+def test_a_public_response_that_would_set_a_cookie_is_never_shared(app, world):
+    with app.test_request_context(LIST):
+        session["chosen"] = "something"
+        response = _cacheable(app.make_response("page"))
+    assert response.headers["Cache-Control"] == "private, no-store"
+    with app.test_request_context(LIST):
+        response = _cacheable(app.make_response("page"))
+    assert "public" in response.headers["Cache-Control"]
 
 
 def test_the_list_page_offers_the_feed_and_open_data(client, world, story):

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import AuditEntry
 from app.services import actions, publishing
-from app.services.publishing import PublishingError
+from app.services import themes as theme_service
+from app.services.publishing import PendingChanged, PublishingError
 from tests import factories
 
 
@@ -300,3 +301,119 @@ def test_four_eyes_whoever_changed_an_action_cannot_approve_it(world, theme):
     with pytest.raises(PublishingError, match="someone else must approve"):
         publishing.approve_theme(theme, world.coordinator2)
     assert publishing.approve_theme(theme, world.admin) == [action]
+
+
+def _reword(theme, user, **changes):
+    wording = {
+        "title": theme.title,
+        "statement": theme.statement,
+        "priorities": list(theme.priorities),
+        "subgroup": theme.subgroup,
+    }
+    wording.update(changes)
+    theme_service.update_theme(theme, user, **wording)
+
+
+def test_four_eyes_whoever_changed_a_themes_wording_cannot_approve_it(world, theme):
+    _reword(theme, world.coordinator2, statement="Words coordinator2 wrote.")
+    with pytest.raises(PublishingError, match="someone else must approve"):
+        publishing.approve_theme(theme, world.coordinator2)
+    assert theme.publication == "draft"
+    # Neither the author nor the editor may, but a third person can.
+    with pytest.raises(PublishingError, match="someone else must approve"):
+        publishing.approve_theme(theme, world.coordinator)
+    assert publishing.approve_theme(theme, world.admin) == [theme]
+    assert theme.approved_by_id == world.admin.id
+
+
+def test_four_eyes_covers_changes_to_a_withdrawn_theme(world, theme):
+    publishing.approve_theme(theme, world.coordinator2)
+    publishing.withdraw_theme(theme, world.coordinator2, "It named a school.")
+    _reword(theme, world.coordinator2, subgroup=world.subgroups["QPMI"])
+    with pytest.raises(PublishingError, match="someone else must approve"):
+        publishing.approve_theme(theme, world.coordinator2)
+    assert theme.publication == "withdrawn"
+    assert publishing.approve_theme(theme, world.admin) == [theme]
+
+
+def test_changing_nothing_does_not_make_an_author(world, theme):
+    _reword(theme, world.coordinator2)
+    assert "theme.updated" not in verbs()
+    assert publishing.approve_theme(theme, world.coordinator2) == [theme]
+
+
+def test_an_editor_may_approve_when_the_partnership_allows_self_approval(world, theme):
+    _reword(theme, world.coordinator2, title="A better title")
+    world.partnership.allow_self_approval = True
+    db.session.commit()
+    assert publishing.approve_theme(theme, world.coordinator2) == [theme]
+
+
+def test_the_digest_follows_every_part_of_the_public_text(world, theme):
+    def current() -> str:
+        return publishing.digest(publishing.pending_for(theme))
+
+    seen = {current()}
+    assert current() in seen, "the same text gives the same digest"
+
+    def changed() -> None:
+        digest = current()
+        assert digest not in seen
+        seen.add(digest)
+
+    _reword(theme, world.coordinator, title="A new title")
+    changed()
+    _reword(theme, world.coordinator, statement="A new statement.")
+    changed()
+    _reword(theme, world.coordinator, subgroup=world.subgroups["QPMI"])
+    changed()
+    _reword(theme, world.coordinator, priorities=[world.priorities["AUTISM"]])
+    changed()
+    world.subgroups["QPMI"].title = "Renamed sub-group"
+    changed()
+    action = actions.create_action(
+        theme,
+        world.subgroup_lead,
+        kind="we_will",
+        text="We will phone families.",
+        target_date=date(2027, 3, 31),
+    )
+    changed()
+    actions.update_action(
+        action,
+        world.subgroup_lead,
+        kind="we_will",
+        text="We will phone every family.",
+        target_date=date(2027, 3, 31),
+    )
+    changed()
+    action.target_date = date(2027, 1, 31)
+    changed()
+    action.evidence_url = "https://example.org/calls"
+    changed()
+    update = actions.add_progress_update(
+        action, world.subgroup_lead, happened_on=date(2026, 11, 1), text="Calls began."
+    )
+    changed()
+    update.new_status = "in_progress"
+    changed()
+    update.text = "Calls began in November."
+    changed()
+
+
+def test_approving_what_was_seen_publishes_and_anything_else_is_refused(world, theme):
+    seen = publishing.digest(publishing.pending_for(theme))
+    _reword(theme, world.coordinator, statement="Changed after the page was opened.")
+    db.session.commit()
+    for digest in (seen, "", "not-a-digest"):
+        with pytest.raises(PendingChanged) as caught:
+            publishing.approve_theme(theme, world.coordinator2, seen=digest)
+        assert caught.value.message == (
+            "Something changed since you opened this page. Check it again before you approve."
+        )
+    assert theme.publication == "draft"
+    assert "theme.published" not in verbs()
+
+    now = publishing.digest(publishing.pending_for(theme))
+    assert publishing.approve_theme(theme, world.coordinator2, seen=now) == [theme]
+    assert theme.is_published

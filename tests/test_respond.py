@@ -12,6 +12,7 @@ from app.extensions import db
 from app.models import Action, AuditEntry, ProgressUpdate, Theme
 from tests import factories
 from tests.conftest import csrf_token_from
+from tests.test_approvals import approve
 
 RAW = "My son Jaden at Hillside Primary waited two years for his assessment."
 REDACTED = "A parent said their child waited two years for an assessment."
@@ -533,7 +534,7 @@ def test_lead_answers_coordinator_approves_progress_follows(client, auth, world)
     assert "someone else must approve it" in text_of(refused)
     auth.logout()
     auth.login(world.coordinator2)
-    assert client.post(f"/triage/approvals/{cce_theme.id}").status_code == 302
+    assert approve(client, cce_theme.id).status_code == 302
     db.session.expire_all()
     assert db.session.get(Theme, cce_theme.id).publication == "published"
     assert db.session.get(Action, action.id).publication == "published"
@@ -555,7 +556,7 @@ def test_lead_answers_coordinator_approves_progress_follows(client, auth, world)
     auth.logout()
 
     auth.login(world.coordinator2)
-    assert client.post(f"/triage/approvals/{cce_theme.id}").status_code == 302
+    assert approve(client, cce_theme.id).status_code == 302
     db.session.expire_all()
     action = db.session.get(Action, action.id)
     assert action.status == "done"

@@ -62,3 +62,32 @@ def test_healthz_answers_503_when_the_database_is_down(tmp_path):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json == {"status": "unavailable", "database": "unavailable"}
+
+
+def test_signing_out_ends_the_session_everywhere(app, client, world):
+    def request(browser, method, url, **kw):
+        # Each request in its own app context, as in production: the test's shared one would
+        # keep Flask-Login's loaded user in `g` from one request to the next.
+        with app.app_context():
+            return getattr(browser, method)(url, **kw)
+
+    sign_in = {"email": world.coordinator.email, "password": factories.PASSWORD}
+    assert request(client, "post", "/sign-in", data=sign_in).status_code == 302
+    # Someone copies the session cookie: another tab, another device, a shared computer.
+    copied = app.test_client()
+    copied.set_cookie("session", client.get_cookie("session").value)
+    assert request(copied, "get", "/home").status_code == 200
+    # The same person is signed in on a second device too.
+    other_device = app.test_client()
+    assert request(other_device, "post", "/sign-in", data=sign_in).status_code == 302
+    assert request(other_device, "get", "/home").status_code == 200
+
+    assert request(client, "post", "/sign-out").status_code == 302
+
+    for stale in (client, copied, other_device):
+        response = request(stale, "get", "/home")
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/sign-in")
+    # Signing in again works as before.
+    assert request(client, "post", "/sign-in", data=sign_in).status_code == 302
+    assert request(client, "get", "/home").status_code == 200

@@ -416,3 +416,81 @@ def test_create_theme_cleans_markup_and_items_count_as_triaged(world, event):
     assert theme.slug == "speech-xand-language"
     assert item.status == "themed" and item.triaged_at is not None
     assert db.session.get(Feedback, item.id).theme_id == theme.id
+
+
+def test_changing_a_theme_is_audited_with_what_changed(client, auth, world):
+    theme = factories.make_theme(
+        world.partnership,
+        title="Respite care",
+        slug="respite-care",
+        statement="Old words.",
+        subgroup=world.subgroups["CCE"],
+        priorities=[world.priorities["SEMH"]],
+        created_by=world.coordinator,
+    )
+    auth.login(world.coordinator2)
+    response = client.post(
+        f"/triage/themes/{theme.id}/edit",
+        data=theme_data(
+            world,
+            title="Short breaks",
+            statement="New words.",
+            priorities=[world.priorities["AUTISM"].id, world.priorities["SEMH"].id],
+        ),
+    )
+    assert response.status_code == 302
+    entry = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.verb == "theme.updated")
+    ).one()
+    assert entry.user_id == world.coordinator2.id
+    assert (entry.object_type, entry.object_id) == ("Theme", theme.id)
+    assert entry.partnership_id == world.partnership.id
+    assert entry.details["changes"] == {
+        "title": {"from": "Respite care", "to": "Short breaks"},
+        "statement": {"from": "Old words.", "to": "New words."},
+        "priorities": {"from": ["SEMH"], "to": ["AUTISM", "SEMH"]},
+        "subgroup": {"from": "CCE", "to": "QPMI"},
+    }
+
+    # Saving the same wording again changes nothing, so there is nothing to audit.
+    again = client.post(
+        f"/triage/themes/{theme.id}/edit",
+        data=theme_data(
+            world,
+            title="Short breaks",
+            statement="New words.",
+            priorities=[world.priorities["AUTISM"].id, world.priorities["SEMH"].id],
+        ),
+    )
+    assert again.status_code == 302
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.verb == "theme.updated")
+        )
+        == 1
+    )
+
+
+def test_update_theme_audits_only_the_fields_that_changed(world):
+    theme = factories.make_theme(
+        world.partnership,
+        title="Transport",
+        statement="Buses are late.",
+        subgroup=world.subgroups["CCE"],
+    )
+    svc.update_theme(
+        theme,
+        world.admin,
+        title="Transport",
+        statement="Buses to college are late.",
+        priorities=[],
+        subgroup=world.subgroups["CCE"],
+    )
+    db.session.commit()
+    entry = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.verb == "theme.updated")
+    ).one()
+    assert entry.user_id == world.admin.id
+    assert entry.details["changes"] == {
+        "statement": {"from": "Buses are late.", "to": "Buses to college are late."}
+    }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -45,6 +46,10 @@ def sign_in() -> str | Response:
 @bp.route("/sign-out", methods=["POST"])
 @requires("signed_in")
 def sign_out() -> Response:
+    # A new token ends this session everywhere: a copy of the cookie (another tab, another
+    # device, a shared computer's browser) is refused by the user loader from now on.
+    current_user.session_token = secrets.token_hex(16)
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You have signed out.", "success")

@@ -5,14 +5,18 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from app.extensions import Model
 from app.models.base import utcnow
 
 
 class AuditEntry(Model):
-    """Append-only record of who changed what. Rows are never updated or deleted."""
+    """Append-only record of who changed what. Rows are never updated or deleted.
+
+    The session listeners below refuse changes early with a clear error; the database triggers
+    (migration 0002_audit_entry_append_only) refuse them whatever issues the SQL.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Nullable only for installation-wide events (a partnership being created).
@@ -40,3 +44,13 @@ def _refuse_audit_changes(session: Session, flush_context: Any, instances: Any) 
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
             raise AuditEntryIsAppendOnly("Audit entries cannot be changed or deleted")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_audit_bulk_changes(state: ORMExecuteState) -> None:
+    # Bulk statements skip the flush, so before_flush never sees them.
+    if not (state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) == AuditEntry.__tablename__:
+        raise AuditEntryIsAppendOnly("Audit entries cannot be changed or deleted")

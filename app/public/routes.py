@@ -8,7 +8,16 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from flask import Response, abort, make_response, redirect, render_template, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -25,9 +34,27 @@ ACCESSIBILITY_PREPARED = date(2026, 11, 23)
 ACCESSIBILITY_REVIEWED = date(2026, 11, 23)
 
 
+def _personal(response: Response) -> bool:
+    """Whether this response belongs to one person and must not sit in a shared cache.
+
+    A signed-in page carries the person's name and a sign-out token. A page that shows a flash
+    message or sends a session cookie (as the first page after signing out does) would hand that
+    message and cookie to whoever the cache serves next.
+    """
+    if current_user.is_authenticated or "Set-Cookie" in response.headers:
+        return True
+    if session.modified or "_flashes" in session or "_user_id" in session:
+        return True
+    # Flask re-sends a permanent session's cookie on every request.
+    return bool(
+        session
+        and session.permanent
+        and current_app.config.get("SESSION_REFRESH_EACH_REQUEST", True)
+    )
+
+
 def _cacheable(response: Response, *, open_data: bool = False) -> Response:
-    if current_user.is_authenticated:
-        # A signed-in page carries the person's name and a sign-out token: never shared.
+    if _personal(response):
         response.headers["Cache-Control"] = "private, no-store"
     else:
         response.cache_control.public = True

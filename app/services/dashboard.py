@@ -42,6 +42,20 @@ def summary_for(user: User) -> list[Task]:
             )
         )
         tasks.append(Task("Triage", waiting, "new feedback items waiting", "triage.index"))
+    if permissions.can(user, "safeguarding"):
+        flagged = _count(
+            sa.select(Feedback.id).where(
+                Feedback.partnership_id == pid, Feedback.safeguarding_flag.is_(True)
+            )
+        )
+        tasks.append(
+            Task(
+                "Safeguarding",
+                flagged,
+                "feedback items flagged as a safeguarding concern",
+                "triage.safeguarding",
+            )
+        )
     if permissions.can(user, "respond"):
         stmt = sa.select(Theme.id).where(Theme.partnership_id == pid, ~Theme.actions.any())
         if not user.has_role(Role.COORDINATOR, Role.ADMIN):

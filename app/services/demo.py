@@ -58,14 +58,19 @@ from app.models.vocab import (
     ThemeStatus,
 )
 from app.services import audit
-from app.services.strategy_io import ImportResult, StrategyFileError, import_strategy_file
+from app.services.strategy_io import (
+    ImportResult,
+    StrategyFileError,
+    import_strategy_file,
+    parse_strategy_text,
+)
 from app.services.users import UserError, create_user
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "demo_data"
 
 
 class DemoError(Exception):
-    """The demo cannot be loaded: its files are wrong, or this is a production database."""
+    """The demo cannot be loaded: its files are wrong, or the database is for real use."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,6 +451,7 @@ def load_demo(data_dir: Path = DATA_DIR) -> DemoResult:
             "production database. Run it with APP_ENV=development."
         )
     data = read_demo_data(data_dir)
+    _refuse_real_partnerships(data)
     try:
         imported = import_strategy_file(data.strategy_file)
     except StrategyFileError as exc:
@@ -460,6 +466,48 @@ def load_demo(data_dir: Path = DATA_DIR) -> DemoResult:
         accounts=loader.accounts,
         created=loader.created,
     )
+
+
+REAL_PARTNERSHIPS_MESSAGE = (
+    "The database already holds real partnerships: load the demo into an empty database."
+)
+
+
+def _demo_partnership_slug(strategy_file: Path) -> str | None:
+    """The slug of the partnership the demo's strategy file describes.
+
+    None when the file cannot be read: importing it then refuses it, saying why.
+    """
+    try:
+        text = strategy_file.read_bytes().decode("utf-8-sig")
+        return str(parse_strategy_text(text, strategy_file.name).partnership["slug"])
+    except (OSError, UnicodeDecodeError, StrategyFileError):
+        return None
+
+
+def _refuse_real_partnerships(data: _Data) -> None:
+    """Never mix the demo into real data: its accounts all share a published password.
+
+    Checked before anything is imported, so a refusal leaves the session untouched.
+    """
+    slug = _demo_partnership_slug(data.strategy_file)
+    if slug is None:
+        return
+    if db.session.scalar(sa.select(sa.func.count(Partnership.id)).where(Partnership.slug != slug)):
+        raise DemoError(REAL_PARTNERSHIPS_MESSAGE)
+    partnership = db.session.scalars(sa.select(Partnership).where(Partnership.slug == slug)).first()
+    if partnership is None:
+        return
+    demo_emails = {row["email"].lower() for row in data.users}
+    emails = db.session.scalars(sa.select(User.email).where(User.partnership_id == partnership.id))
+    others = sum(1 for email in emails if email.lower() not in demo_emails)
+    if others:
+        accounts = "an account" if others == 1 else f"{others} accounts"
+        raise DemoError(
+            f"The partnership {partnership.name} ({slug}) already has {accounts} that the demo "
+            "did not make, so it looks like real data. The demo's accounts share a published "
+            "password and are never added to it: load the demo into an empty database."
+        )
 
 
 def _at(day: date, hour: int = 10, minute: int = 0) -> datetime:

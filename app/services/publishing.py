@@ -11,7 +11,11 @@ Rules (DESIGN.md sections 4-6):
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -32,6 +36,9 @@ WITHDRAWN = Publication.WITHDRAWN.value
 Publishable = Theme | Action | ProgressUpdate
 
 
+CHANGED_MESSAGE = "Something changed since you opened this page. Check it again before you approve."
+
+
 class PublishingError(Exception):
     """A publishing rule was broken. The message is written for the person who tried."""
 
@@ -39,6 +46,13 @@ class PublishingError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class PendingChanged(PublishingError):
+    """What is waiting is no longer what the approver was shown, so they have not seen it."""
+
+    def __init__(self) -> None:
+        super().__init__(CHANGED_MESSAGE)
 
 
 @dataclass
@@ -86,6 +100,61 @@ def pending_for(theme: Theme) -> Pending:
     return pending
 
 
+def digest(pending: Pending) -> str:
+    """A fingerprint of the public text approving would publish now.
+
+    The approval page carries it, so approving publishes only what the approver was shown: any
+    change to the wording, the owner, or what is waiting in between gives a different digest.
+    """
+    theme = pending.theme
+
+    def day(value: date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    def subgroup(obj: Theme | Action) -> list[str] | None:
+        return [obj.subgroup.code, obj.subgroup.title] if obj.subgroup is not None else None
+
+    content: dict[str, Any] = {
+        "theme": {
+            "id": theme.id,
+            "publication": theme.publication,
+            "wording": pending.theme_text,
+            "slug": theme.slug,
+            "title": theme.title,
+            "statement": theme.statement,
+            "easy_read": theme.easy_read,
+            "subgroup": subgroup(theme),
+            "priorities": sorted([p.code, p.title] for p in theme.priorities),
+        },
+        "actions": [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "text": a.text,
+                "reason": a.reason,
+                "status": a.status,
+                "target_date": day(a.target_date),
+                "done_date": day(a.done_date),
+                "evidence_url": a.evidence_url,
+                "subgroup": subgroup(a),
+            }
+            for a in sorted(pending.actions, key=lambda a: a.id or 0)
+        ],
+        "updates": [
+            {
+                "id": u.id,
+                "action_id": u.action_id,
+                "happened_on": day(u.happened_on),
+                "text": u.text,
+                "new_status": u.new_status,
+            }
+            for u in sorted(pending.updates, key=lambda u: u.id or 0)
+        ],
+    }
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _has_safeguarding_feedback(theme: Theme) -> bool:
     return bool(
         db.session.scalar(
@@ -117,8 +186,9 @@ def problems(theme: Theme, user: User, pending: Pending | None = None) -> list[s
     authors: list[int | None] = []
     if pending.theme_text:
         authors.append(theme.created_by_id)
+        authors += _editors("theme.updated", "Theme", [theme.id])
     authors += [a.created_by_id for a in pending.actions]
-    authors += _editors(pending.actions)
+    authors += _editors("action.updated", "Action", [a.id for a in pending.actions])
     authors += [u.created_by_id for u in pending.updates]
     if any(not permissions.can_approve(user, author, allow_self) for author in authors):
         found.append(
@@ -128,18 +198,23 @@ def problems(theme: Theme, user: User, pending: Pending | None = None) -> list[s
     return found
 
 
-def _editors(actions: list[Action]) -> list[int | None]:
-    """Whoever changed an action's wording wrote it too, as far as four eyes are concerned."""
-    ids = [a.id for a in actions if a.id is not None]
+def _editors(verb: str, object_type: str, object_ids: list[int | None]) -> list[int | None]:
+    """Whoever changed the wording wrote it too, as far as four eyes are concerned.
+
+    Every edit ever counts, not only those since the last approval, the same as the creator does.
+    """
+    ids = [i for i in object_ids if i is not None]
     if not ids:
         return []
     return list(
         db.session.scalars(
-            sa.select(AuditEntry.user_id).where(
-                AuditEntry.verb == "action.updated",
-                AuditEntry.object_type == "Action",
+            sa.select(AuditEntry.user_id)
+            .where(
+                AuditEntry.verb == verb,
+                AuditEntry.object_type == object_type,
                 AuditEntry.object_id.in_(ids),
             )
+            .distinct()
         )
     )
 
@@ -158,12 +233,18 @@ def _publish(obj: Publishable, user: User, now: object) -> None:
     obj.withdrawn_reason = None
 
 
-def approve_theme(theme: Theme, user: User) -> list[Publishable]:
-    """Publish the theme and everything on it waiting for approval; returns what was published."""
+def approve_theme(theme: Theme, user: User, *, seen: str | None = None) -> list[Publishable]:
+    """Publish the theme and everything on it waiting for approval; returns what was published.
+
+    `seen` is the digest() of what the approver was shown; when given, anything different is
+    refused with PendingChanged rather than published unseen.
+    """
     pending = pending_for(theme)
     found = problems(theme, user, pending)
     if found:
         raise PublishingError(found[0])
+    if seen is not None and seen != digest(pending):
+        raise PendingChanged()
 
     now = utcnow()
     published: list[Publishable] = []

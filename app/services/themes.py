@@ -155,6 +155,7 @@ def update_theme(
         raise ThemeIsPublished(PUBLISHED_MESSAGE)
     clean_title, clean_statement = _clean_wording(title, statement)
     _check_ownership(theme.partnership_id, priorities, subgroup)
+    before = _wording(theme)
     # Once published, its address may be linked from anywhere: keep it even after withdrawal.
     if theme.published_at is None and clean_title != theme.title:
         theme.slug = unique_slug(theme.partnership_id, clean_title, exclude_theme_id=theme.id)
@@ -162,7 +163,26 @@ def update_theme(
     theme.statement = clean_statement
     theme.priorities = list(priorities)
     theme.subgroup = subgroup
+    after = _wording(theme)
+    changes = {
+        name: {"from": before[name], "to": after[name]}
+        for name in before
+        if before[name] != after[name]
+    }
+    if changes:
+        # Whoever changes the wording is one of its authors: publishing reads these entries to
+        # keep four eyes on everything that goes public.
+        audit.record("theme.updated", theme, user=user, slug=theme.slug, changes=changes)
     return theme
+
+
+def _wording(theme: Theme) -> dict[str, object]:
+    return {
+        "title": theme.title,
+        "statement": theme.statement,
+        "priorities": sorted(p.code for p in theme.priorities),
+        "subgroup": theme.subgroup.code if theme.subgroup is not None else None,
+    }
 
 
 def add_items(theme: Theme, items: Iterable[Feedback], user: User | None = None) -> ItemsAdded:

@@ -10,7 +10,7 @@ from flask_login import current_user
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextArea
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
-from wtforms import SubmitField, TextAreaField
+from wtforms import HiddenField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.extensions import db
@@ -24,6 +24,8 @@ from app.triage import bp
 
 
 class ApproveForm(BaseForm):
+    # publishing.digest() of what the page showed: approving publishes only that.
+    digest = HiddenField()
     submit = SubmitField("Approve and publish", widget=GovSubmitInput())
 
 
@@ -66,10 +68,14 @@ def _render_approval(
     theme_form: WithdrawForm | None = None,
     action_forms: dict[int, WithdrawForm] | None = None,
     errored: BaseForm | None = None,
+    changed: bool = False,
     status: int = 200,
 ) -> tuple[str, int]:
     pending = publishing.pending_for(theme)
     blockers = publishing.problems(theme, current_user, pending) if pending.anything else []
+    approve_form = approve_form or ApproveForm()
+    # Always what this page shows now, never what was posted: that is what the person sees.
+    approve_form.digest.data = publishing.digest(pending)
     action_forms = dict(action_forms or {})
     published_actions = [a for a in theme.actions if a.publication == "published"]
     for action in published_actions:
@@ -85,7 +91,7 @@ def _render_approval(
         "theme": theme,
         "pending": pending,
         "blockers": blockers,
-        "approve_form": approve_form or ApproveForm(),
+        "approve_form": approve_form,
         "theme_form": theme_form or _theme_withdraw_form(),
         "action_forms": action_forms,
         "published_actions": published_actions,
@@ -96,6 +102,7 @@ def _render_approval(
         "feedback_count": feedback_count or 0,
         # base.html shows the error summary and "Error:" title for the form passed as `form`.
         "form": errored,
+        "changed_message": publishing.CHANGED_MESSAGE if changed else None,
     }
     return render_template("triage/approval.html", **context), status
 
@@ -115,7 +122,11 @@ def approval(theme_id: int) -> tuple[str, int] | Response:
     form = ApproveForm()
     if form.validate_on_submit():
         try:
-            published = publishing.approve_theme(theme, current_user)
+            # A post without the page's digest has not seen the text either.
+            published = publishing.approve_theme(theme, current_user, seen=form.digest.data or "")
+        except publishing.PendingChanged:
+            db.session.rollback()
+            return _render_approval(theme, changed=True, status=409)
         except PublishingError:
             db.session.rollback()
             # The page lists every reason it cannot be published (problems()), the error among

@@ -52,13 +52,17 @@ def _visible_item(feedback_id: int) -> Feedback:
 
 
 def _items_by_ids(ids: Iterable[int]) -> list[Feedback]:
-    """The items asked for, in queue order; 404 if any is not this partnership's."""
+    """The items asked for, in queue order; 404 if any is not this partnership's or is flagged.
+
+    A flagged item's existence is private, so asking for one answers exactly as an unknown id
+    does, the same as _visible_item.
+    """
     wanted = set(ids)
     if not wanted:
         return []
     items = list(
         db.session.scalars(
-            scoped(Feedback, Feedback.id.in_(wanted))
+            scoped(Feedback, Feedback.id.in_(wanted), Feedback.safeguarding_flag.is_(False))
             .options(joinedload(Feedback.event), joinedload(Feedback.theme))
             .order_by(Feedback.received_on.desc(), Feedback.id.desc())
         )
@@ -66,13 +70,6 @@ def _items_by_ids(ids: Iterable[int]) -> list[Feedback]:
     if len(items) != len(wanted):
         abort(404)
     return items
-
-
-def _refuse_flagged(items: Sequence[Feedback]) -> None:
-    try:
-        theme_service.check_can_theme(items)
-    except theme_service.SafeguardingItem as error:
-        abort(409, description=error.message)
 
 
 def _strategy() -> Strategy | None:
@@ -164,7 +161,6 @@ def bulk() -> str | Response:
     if not form.validate():
         return _render_queue(form, errors=True)
     items = _items_by_ids(form.feedback.data or [])
-    _refuse_flagged(items)
     if form.new_theme.data and not form.add_to_theme.data:
         return redirect(url_for("triage.theme_new", feedback=[i.id for i in items]))
     theme = get_scoped_or_404(Theme, form.theme.data)
@@ -406,7 +402,6 @@ def _suggested_for(items: Sequence[Feedback]) -> tuple[list[int], int | None]:
 def theme_new() -> str | Response:
     ids = request.args.getlist("feedback", type=int)
     items = _items_by_ids(ids)
-    _refuse_flagged(items)
     strategy = _strategy()
     if request.method == "GET":
         priority_ids, subgroup_id = _suggested_for(items)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 07f1f15064b0
+Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-23 15:22:58.160935
+Create Date: 2026-11-23 16:16:59.954289
 
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "07f1f15064b0"
+revision = "0001_initial"
 down_revision = None
 branch_labels = None
 depends_on = None
