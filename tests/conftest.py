@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -97,9 +97,23 @@ _SQLITE_AUDIT_TRIGGERS = sa.text(
 )
 
 
+def _test_app(database_url: str, *, csrf: bool) -> Flask:
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=csrf)
+
+    # The fixtures hold one app context for the whole test, so flask.g would outlive each
+    # request; in production every request starts with a fresh g. Forget what Flask-Login and
+    # Flask-WTF cached there, so each request must prove who it is from its own cookie.
+    @app.before_request
+    def _fresh_request_state() -> None:
+        g.pop("_login_user", None)
+        g.pop("csrf_token", None)
+
+    return app
+
+
 @pytest.fixture
 def app(migrated: str) -> Iterator[Flask]:
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=migrated, WTF_CSRF_ENABLED=False)
+    app = _test_app(migrated, csrf=False)
     with app.app_context():
         yield app
         db.session.remove()
@@ -110,7 +124,7 @@ def app(migrated: str) -> Iterator[Flask]:
 @pytest.fixture
 def csrf_app(migrated: str) -> Iterator[Flask]:
     """The app with CSRF protection on, as in production."""
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=migrated, WTF_CSRF_ENABLED=True)
+    app = _test_app(migrated, csrf=True)
     with app.app_context():
         yield app
         db.session.remove()

@@ -91,3 +91,13 @@ def test_signing_out_ends_the_session_everywhere(app, client, world):
     # Signing in again works as before.
     assert request(client, "post", "/sign-in", data=sign_in).status_code == 302
     assert request(client, "get", "/home").status_code == 200
+
+
+def test_home_task_cards_say_one_or_many(client, auth, world):
+    factories.make_event(world.partnership, created_by=world.volunteer)
+    auth.login(world.volunteer)
+    page = client.get("/home").get_data(as_text=True)
+    assert "event you have created" in page
+    assert "events you have created" not in page
+    factories.make_event(world.partnership, created_by=world.volunteer)
+    assert "events you have created" in client.get("/home").get_data(as_text=True)

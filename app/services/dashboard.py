@@ -17,8 +17,13 @@ from app.services import permissions
 class Task:
     title: str
     count: int
-    description: str
+    one: str
+    many: str
     endpoint: str
+
+    @property
+    def description(self) -> str:
+        return self.one if self.count == 1 else self.many
 
 
 def _count(stmt: sa.Select) -> int:
@@ -32,7 +37,15 @@ def summary_for(user: User) -> list[Task]:
         events = _count(
             sa.select(Event.id).where(Event.partnership_id == pid, Event.created_by_id == user.id)
         )
-        tasks.append(Task("Log feedback", events, "events you have created", "capture.index"))
+        tasks.append(
+            Task(
+                "Log feedback",
+                events,
+                "event you have created",
+                "events you have created",
+                "capture.index",
+            )
+        )
     if permissions.can(user, "triage"):
         waiting = _count(
             sa.select(Feedback.id).where(
@@ -41,7 +54,15 @@ def summary_for(user: User) -> list[Task]:
                 Feedback.safeguarding_flag.is_(False),
             )
         )
-        tasks.append(Task("Triage", waiting, "new feedback items waiting", "triage.index"))
+        tasks.append(
+            Task(
+                "Triage",
+                waiting,
+                "new feedback item waiting",
+                "new feedback items waiting",
+                "triage.index",
+            )
+        )
     if permissions.can(user, "safeguarding"):
         flagged = _count(
             sa.select(Feedback.id).where(
@@ -52,6 +73,7 @@ def summary_for(user: User) -> list[Task]:
             Task(
                 "Safeguarding",
                 flagged,
+                "feedback item flagged as a safeguarding concern",
                 "feedback items flagged as a safeguarding concern",
                 "triage.safeguarding",
             )
@@ -60,7 +82,15 @@ def summary_for(user: User) -> list[Task]:
         stmt = sa.select(Theme.id).where(Theme.partnership_id == pid, ~Theme.actions.any())
         if not user.has_role(Role.COORDINATOR, Role.ADMIN):
             stmt = stmt.where(Theme.subgroup_id.in_([sg.id for sg in user.subgroups]))
-        tasks.append(Task("Respond", _count(stmt), "themes with no action yet", "respond.index"))
+        tasks.append(
+            Task(
+                "Respond",
+                _count(stmt),
+                "theme with no action yet",
+                "themes with no action yet",
+                "respond.index",
+            )
+        )
     if permissions.can(user, "publish"):
         draft = Publication.DRAFT.value
         pending = _count(
@@ -75,12 +105,16 @@ def summary_for(user: User) -> list[Task]:
         )
         tasks.append(
             Task(
-                "Approve", pending, "themes with something waiting for approval", "triage.approvals"
+                "Approve",
+                pending,
+                "theme with something waiting for approval",
+                "themes with something waiting for approval",
+                "triage.approvals",
             )
         )
     if permissions.can(user, "administer"):
         users = _count(sa.select(User.id).where(User.partnership_id == pid))
-        tasks.append(Task("Admin", users, "user accounts", "admin.index"))
+        tasks.append(Task("Admin", users, "user account", "user accounts", "admin.index"))
     return tasks
 
 
