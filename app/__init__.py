@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from app.config import BASE_DIR, Config, config_from_environment
-from app.extensions import csrf, db, login_manager, migrate
+from app.extensions import csrf, db, limiter, login_manager, migrate
 from app.security import init_security
 
 
@@ -61,6 +61,11 @@ def create_app(config_class: type[Config] | None = None, **overrides: Any) -> Fl
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)
+    limiter.init_app(app)
+    if app.config.get("TRUST_PROXY_HEADERS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     _init_login(app)
     init_security(app)
 
@@ -135,6 +140,10 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(400)
     def bad_request(error: Any) -> Any:
         return render_template("errors/400.html"), 400
+
+    @app.errorhandler(429)
+    def too_many_requests(error: Any) -> Any:
+        return render_template("errors/429.html"), 429
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:

@@ -37,6 +37,12 @@ class Config:
     # Which partnership the public pages show when the installation hosts several.
     PARTNERSHIP_SLUG = os.environ.get("PARTNERSHIP_SLUG", "")
     SERVICE_NAME = os.environ.get("SERVICE_NAME", "You said, we did")
+    # Behind a reverse proxy that sets X-Forwarded-For/-Proto (most hosting), trust one hop.
+    TRUST_PROXY_HEADERS = os.environ.get("TRUST_PROXY_HEADERS", "") == "1"
+    # memory:// counts per process; with several gunicorn workers use a shared store.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    SIGN_IN_LIMITS = "10 per minute; 50 per hour"
 
     @classmethod
     def check(cls) -> None:
@@ -65,6 +71,8 @@ class TestConfig(DevelopmentConfig):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = True
     PASSWORD_HASH_FAST = True
+    # Tests sign in many times a minute from one address; the limit has its own test.
+    RATELIMIT_ENABLED = False
 
 
 def config_from_environment() -> type[Config]:

@@ -2,6 +2,8 @@
 
 from typing import TYPE_CHECKING
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,6 +29,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Storage and switches come from the RATELIMIT_* settings in config.py.
+limiter = Limiter(key_func=get_remote_address)
 
 # mypy cannot see db.Model's type; models subclass this alias, which is db.Model at run time.
 if TYPE_CHECKING:

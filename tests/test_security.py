@@ -128,3 +128,40 @@ def test_audit_entries_cannot_be_changed_or_deleted(app, world):
 
 def test_test_config_is_explicit():
     assert TestConfig.TESTING is True
+
+
+def test_repeated_failed_sign_ins_are_slowed_down(migrated):
+    from tests import factories
+
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=migrated,
+        WTF_CSRF_ENABLED=False,
+        RATELIMIT_ENABLED=True,
+        SIGN_IN_LIMITS="3 per minute",
+    )
+    with app.app_context():
+        try:
+            world = factories.make_world()
+            client = app.test_client()
+            for _ in range(3):
+                page = client.post(
+                    "/sign-in", data={"email": world.admin.email, "password": "guess"}
+                )
+                assert page.status_code == 200
+            refused = client.post(
+                "/sign-in", data={"email": world.admin.email, "password": factories.PASSWORD}
+            )
+            assert refused.status_code == 429
+            assert "Too many attempts" in refused.get_data(as_text=True)
+            assert "Content-Security-Policy" in refused.headers
+            # Reading the form is never limited.
+            assert client.get("/sign-in").status_code == 200
+        finally:
+            from app.extensions import limiter
+            from tests.conftest import _empty_all_tables
+
+            limiter.reset()
+            db.session.remove()
+            _empty_all_tables()
+            db.engine.dispose()

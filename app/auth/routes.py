@@ -3,13 +3,13 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.auth import bp
 from app.auth.forms import SignInForm
-from app.extensions import db
+from app.extensions import db, limiter
 from app.services import dashboard
 from app.services.permissions import can, public, requires
 from app.services.users import authenticate
@@ -25,8 +25,23 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+def _signing_in_email() -> str:
+    return "sign-in:" + (request.form.get("email") or "").strip().lower()
+
+
+def _failed(response: Response) -> bool:
+    # Only failed attempts count, so a shared office connection is not locked out by successes.
+    return response.status_code != 302
+
+
+def _sign_in_limits() -> str:
+    return current_app.config["SIGN_IN_LIMITS"]
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
+@limiter.limit(_sign_in_limits, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_sign_in_limits, methods=["POST"], key_func=_signing_in_email, deduct_when=_failed)
 def sign_in() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("auth.home"))
