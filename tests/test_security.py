@@ -165,3 +165,14 @@ def test_repeated_failed_sign_ins_are_slowed_down(migrated):
             db.session.remove()
             _empty_all_tables()
             db.engine.dispose()
+
+
+def test_pages_carry_no_inline_script(client, auth, world):
+    from bs4 import BeautifulSoup
+
+    for url in ("/sign-in", "/you-said-we-did"):
+        page = BeautifulSoup(client.get(url).data, "html.parser")
+        scripts = page.find_all("script")
+        assert scripts, url
+        assert all(s.get("src") and not s.string for s in scripts), url
+        assert not page.select("[style]"), url
