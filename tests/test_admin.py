@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from bs4 import BeautifulSoup
@@ -12,7 +15,8 @@ from app.config import TestConfig
 from app.extensions import db
 from app.models import AuditEntry, Outcome, Principle, User
 from app.models.vocab import Role
-from app.services import audit
+from app.services import admin as admin_service
+from app.services import audit, capture, triage
 from tests import factories
 from tests.conftest import csrf_token_from
 
@@ -566,11 +570,12 @@ def test_audit_log_lists_entries_newest_first(client, auth, world):
     db.session.commit()
     auth.login(world.admin)
     rows = _table_rows(client.get("/admin/audit"))
-    assert [r[2] for r in rows] == ["theme.published", "user.roles_changed"]
+    assert [r[2] for r in rows] == ["Theme published", "Roles changed"]
     assert rows[1][1] == world.admin.email
     assert rows[1][3] == f"User {world.volunteer.id}"
-    assert "before volunteer" in rows[1][4]
-    assert "after coordinator" in rows[1][4]
+    assert rows[1][4] == "Roles before Forum volunteer Roles after Coordinator"
+    assert rows[0][3] == f"Strategy {world.strategy.id}"
+    assert rows[0][4] == "Page address ending a-theme"
 
 
 def test_audit_log_filters_by_verb_and_object_type(client, auth, world):
@@ -581,12 +586,24 @@ def test_audit_log_filters_by_verb_and_object_type(client, auth, world):
     page = soup_of(client.get("/admin/audit"))
     form = page.find("form", attrs={"method": "get"})
     assert form is not None
-    options = [o["value"] for o in form.find("select", attrs={"name": "verb"}).find_all("option")]
-    assert options == ["", "theme.published", "user.roles_changed"]
+    options = [
+        (o["value"], o.get_text(strip=True))
+        for o in form.find("select", attrs={"name": "verb"}).find_all("option")
+    ]
+    assert options == [
+        ("", "All actions"),
+        ("user.roles_changed", "Roles changed"),
+        ("theme.published", "Theme published"),
+    ]
+    objects = [
+        (o["value"], o.get_text(strip=True))
+        for o in form.find("select", attrs={"name": "object_type"}).find_all("option")
+    ]
+    assert objects == [("", "All objects"), ("Strategy", "Strategy"), ("User", "User")]
 
     by_verb = _table_rows(client.get("/admin/audit?verb=theme.published"))
     assert len(by_verb) == 4
-    assert {r[2] for r in by_verb} == {"theme.published"}
+    assert {r[2] for r in by_verb} == {"Theme published"}
     by_type = _table_rows(client.get("/admin/audit?object_type=User"))
     assert len(by_type) == 3
     both = _table_rows(client.get("/admin/audit?verb=theme.published&object_type=User"))
@@ -631,9 +648,9 @@ def test_audit_log_shows_only_this_partnerships_entries(client, auth, world):
     db.session.commit()
     auth.login(world.admin)
     text = client.get("/admin/audit").get_data(as_text=True)
-    assert "our.thing" in text
-    assert "secret.thing" not in text
-    assert "installation.thing" not in text
+    assert "Our thing" in text
+    assert "Secret thing" not in text
+    assert "Installation thing" not in text
 
 
 def test_audit_log_is_read_only(app, client, auth, world):
@@ -642,6 +659,249 @@ def test_audit_log_is_read_only(app, client, auth, world):
     assert rules[0].methods == {"GET", "HEAD", "OPTIONS"}
     auth.login(world.admin)
     assert client.post("/admin/audit").status_code == 405
+
+
+def _details(cell) -> dict[str, str]:
+    """The Details cell of an audit row as {label: value}."""
+    return {
+        dt.get_text(" ", strip=True): dt.find_next_sibling("dd").get_text(" ", strip=True)
+        for dt in cell.find_all("dt")
+    }
+
+
+def _audit_rows(response) -> list[dict]:
+    rows = []
+    for tr in soup_of(response).find("table").find("tbody").find_all("tr"):
+        cells = tr.find_all("td")
+        rows.append(
+            {
+                "action": cells[2].get_text(" ", strip=True),
+                "object": cells[3].get_text(" ", strip=True),
+                "details": _details(cells[4]),
+                "html": str(tr),
+            }
+        )
+    return rows
+
+
+def test_audit_log_reads_as_plain_english(client, auth, world):
+    theme = factories.make_theme(world.partnership)
+    action = factories.make_action(theme)
+    update = factories.make_update(action)
+    item = factories.make_feedback(world.partnership)
+    cce, qpmi = world.subgroups["CCE"], world.subgroups["QPMI"]
+    theirs = factories.make_world("theirs").subgroups["CCE"]
+    long_statement = "Families told us " + "they wait and wait " * 10
+    entries = [
+        (
+            "strategy.imported",
+            world.strategy,
+            {
+                "source": "strategy.yaml",
+                "created": True,
+                "partnership_created": False,
+                "changes": {"added": 24, "changed": 0, "removed": 0},
+                "counts": {"priorities": 2, "subgroups": 2, "outcomes": 3, "principles": 4},
+                "archived": [],
+            },
+        ),
+        (
+            "theme.updated",
+            theme,
+            {
+                "slug": theme.slug,
+                "changes": {
+                    "title": {"from": "Old title", "to": "New title"},
+                    "statement": {"from": "Short.", "to": long_statement},
+                    "priorities": {"from": ["SEMH"], "to": ["AUTISM", "SEMH"]},
+                    "subgroup": {"from": None, "to": "CCE"},
+                },
+            },
+        ),
+        (
+            "action.created",
+            action,
+            {
+                "theme_id": theme.id,
+                "kind": "we_will",
+                "status": "planned",
+                "text": action.text,
+                # Another partnership's sub-group is never named, only numbered.
+                "subgroup_id": theirs.id,
+            },
+        ),
+        (
+            "progress_update.published",
+            update,
+            {
+                "action_id": action.id,
+                "happened_on": "2026-11-10",
+                "new_status": "in_progress",
+                "action_status_before": "planned",
+                "action_status_after": "in_progress",
+            },
+        ),
+        (
+            "action.updated",
+            action,
+            {
+                "changed": {
+                    "kind": {"from": "we_will", "to": "we_cant"},
+                    "target_date": {"from": "2027-03-31", "to": None},
+                    "subgroup_id": {"from": cce.id, "to": qpmi.id},
+                },
+                "resubmitted": True,
+            },
+        ),
+        ("feedback.safeguarding_flagged", item, {"removed_from_theme_id": theme.id}),
+        (
+            "user.roles_changed",
+            world.volunteer,
+            {
+                "email": world.volunteer.email,
+                "before": ["volunteer"],
+                "after": ["subgroup_lead", "volunteer"],
+                "added": ["subgroup_lead"],
+                "removed": [],
+            },
+        ),
+        ("board.report_sent", world.strategy, {"sent_to": ["a@example.org"], "extra": {"a": 1}}),
+    ]
+    for verb, obj, details in entries:
+        audit.record(verb, obj, user=world.coordinator, partnership=world.partnership, **details)
+        db.session.commit()
+    auth.login(world.admin)
+    rows = {r["action"]: r for r in _audit_rows(client.get("/admin/audit"))}
+
+    assert list(rows) == [
+        "Board report sent",  # an unknown verb still reads as words
+        "Roles changed",
+        "Item flagged as a safeguarding concern",
+        "Action changed",
+        "Progress update published",
+        "Action created",
+        "Theme changed",
+        "Strategy imported",
+    ]
+    imported = rows["Strategy imported"]
+    assert imported["object"] == f"Strategy {world.strategy.id}"
+    assert imported["details"] == {
+        "File": "strategy.yaml",
+        "New strategy": "Yes",
+        "New partnership": "No",
+        "Rows": "24 added, 0 changed, 0 removed",
+        "Contents": "2 priorities, 2 sub-groups, 3 outcomes, 4 principles",
+        "Strategies archived": "none",
+    }
+    changed = rows["Theme changed"]
+    assert changed["object"] == f"Theme {theme.id}"
+    assert changed["details"] == {
+        "Page address ending": theme.slug,
+        "Title": "Changed from Old title to New title",
+        "Statement": "Changed",
+        "Priorities": "Changed from SEMH to AUTISM, SEMH",
+        "Sub-group": "Added: CCE",
+    }
+    created = rows["Action created"]
+    assert created["object"] == f"Action {action.id}"
+    assert created["details"] == {
+        "Theme": str(theme.id),
+        "Answer": "We will",
+        "Text": action.text,
+        "Status": "Planned",
+        "Sub-group": str(theirs.id),
+    }
+    progress = rows["Progress update published"]
+    assert progress["object"] == f"Progress update {update.id}"
+    assert progress["details"] == {
+        "Action": str(action.id),
+        "Date": "10 November 2026",
+        "New status": "In progress",
+        "Action status before": "Planned",
+        "Action status after": "In progress",
+    }
+    assert rows["Action changed"]["details"] == {
+        "Answer": "Changed from We will to We can't",
+        "Target date": "Removed (was 31 March 2027)",
+        "Sub-group": "Changed from CCE to QPMI",
+        "Sent back after being withdrawn": "Yes",
+    }
+    flagged = rows["Item flagged as a safeguarding concern"]
+    assert flagged["object"] == f"Feedback item {item.id}"
+    assert flagged["details"] == {"Taken out of theme": str(theme.id)}
+    roles = rows["Roles changed"]
+    assert roles["details"] == {
+        "Email address": world.volunteer.email,
+        "Roles before": "Forum volunteer",
+        "Roles after": "Sub-group lead, Forum volunteer",
+        "Roles added": "Sub-group lead",
+        "Roles removed": "none",
+    }
+    unknown = rows["Board report sent"]
+    assert unknown["details"] == {"Extra": "a: 1", "Sent to": "a@example.org"}
+
+    # No codes, JSON or brackets anywhere in the table.
+    table = soup_of(client.get("/admin/audit")).find("table")
+    words = table.get_text(" ", strip=True)
+    codes = ("action.created", "strategy.imported", "board.report_sent", "ProgressUpdate")
+    for raw in ("{", "}", "[", "]", '"', "we_will", "in_progress", "theme_id", *codes):
+        assert raw not in words, raw
+    assert table.find("code") is None
+
+
+def test_every_recorded_verb_has_a_label():
+    root = Path(__file__).resolve().parent.parent / "app"
+    call = re.compile(
+        r"(?:audit\.record|self\._record)\(\s*((?:\"[a-z_.]+\"\s*(?:if .+? else\s*)?)+)"
+    )
+    verbs: set[str] = set()
+    for path in root.rglob("*.py"):
+        for match in call.finditer(path.read_text()):
+            verbs.update(re.findall(r'"([a-z_]+\.[a-z_]+)"', match.group(1)))
+    # The scan must find the verbs, or this test proves nothing.
+    assert {"theme.created", "user.deactivated", "user.reactivated", "strategy.imported"} <= verbs
+    assert sorted(verbs - set(admin_service.VERB_LABELS)) == []
+    # And every label reads as words, not a code.
+    for label in admin_service.VERB_LABELS.values():
+        assert "_" not in label and "." not in label and label[0].isupper()
+
+
+def test_audit_log_never_shows_feedback_text(client, auth, world):
+    secret = "My son Sam at Oak Primary was hurt on the bus."
+    item = factories.make_feedback(world.partnership, raw_text=secret)
+    theme = factories.make_theme(world.partnership, feedback=[item])
+    coordinator = world.coordinator
+    capture.update_feedback(
+        item,
+        coordinator,
+        text=secret + " Again.",
+        respondent="young_person",
+        sentiment=item.sentiment,
+    )
+    triage.redact(item, coordinator, "A child was hurt on the bus.")
+    triage.flag_safeguarding(item, coordinator, "Named child, possible harm.")
+    # Even an entry that wrongly held the words would not show them.
+    audit.record("feedback.changed", item, user=coordinator, text=secret, fields=["text"])
+    db.session.commit()
+
+    auth.login(world.admin)
+    response = client.get("/admin/audit")
+    html = response.get_data(as_text=True)
+    for private in (secret, "Sam", "Oak Primary", "A child was hurt", "Named child"):
+        assert private not in html
+    rows = {r["action"]: r for r in _audit_rows(response)}
+    assert rows["Item flagged as a safeguarding concern"]["details"] == {
+        "Taken out of theme": str(theme.id)
+    }
+    assert rows["Feedback item reworded to remove personal details"]["details"] == {
+        "Reworded text": "Added"
+    }
+    corrected = [r for r in _audit_rows(response) if r["action"] == "Feedback item corrected"]
+    assert [r["details"] for r in corrected] == [
+        {"What changed": "text"},
+        {"What changed": "text, who said it"},
+    ]
+    assert all(r["object"] == f"Feedback item {item.id}" for r in corrected)
 
 
 def test_outcomes_and_principles_count_only_the_active_strategy(client, auth, world):

@@ -267,7 +267,8 @@ def test_list_card_shows_the_whole_answer(client, world, story):
     assert "We will, by 31 March 2027" in words
     assert "We will write to every family on the waiting list each month." in words
     assert "We did, on 20 October 2026" in words
-    assert "We can't, because the rules are set by the Department for Education" in words
+    assert "We can't Status: Not possible We cannot change the national assessment rules." in words
+    assert "Because: The rules are set by the Department for Education" in words
     tags = [text_of(t) for t in card.select(".govuk-tag")]
     assert tags == ["Status: In progress", "Status: Done", "Status: Not possible"]
     assert "Latest progress, 10 November 2026: The first monthly letters went out." in words
@@ -377,7 +378,7 @@ def test_theme_page_tells_the_full_story(client, world, story):
     assert headlines == [
         "We will, by 31 March 2027",
         "We did, on 20 October 2026",
-        "We can't, because the rules are set by the Department for Education",
+        "We can't",
     ]
     timeline = main.select_one(".app-timeline")
     assert (
@@ -387,6 +388,45 @@ def test_theme_page_tells_the_full_story(client, world, story):
     evidence = main.select_one('a[href="https://example.org/drop-in"]')
     assert text_of(evidence).startswith("See the evidence for: We opened a new drop-in")
     assert "noopener" in evidence["rel"]
+
+
+def cant_answer(container) -> BeautifulSoup:
+    (item,) = container.select(".app-action--not_possible")
+    return item
+
+
+@pytest.mark.parametrize("url", [LIST, "/you-said-we-did/waiting-for-assessments"])
+def test_we_cant_reads_headline_then_action_then_because(client, world, story, url):
+    """A short "We can't" heading, the action text, then the reason as its own paragraph."""
+    item = cant_answer(soup(client.get(url)).find("main"))
+    assert [text_of(child) for child in item.find_all(["h3", "p"], recursive=False)] == [
+        "We can't",
+        "Status: Not possible",
+        "We cannot change the national assessment rules.",
+        "Because: The rules are set by the Department for Education",
+    ]
+    assert item.select_one(".app-action__because strong").get_text() == "Because:"
+
+
+def test_a_long_reason_keeps_its_paragraphs_after_the_action(client, world):
+    theme = f.make_theme(world.partnership, title="Respite", slug="respite", published=True)
+    f.make_action(
+        theme,
+        published=True,
+        kind="we_cant",
+        text="We can't open a second respite centre this year.",
+        reason="There is no building we can use.\n\nWe will look again in April.",
+        status="not_possible",
+        target_date=None,
+    )
+    item = cant_answer(soup(client.get("/you-said-we-did/respite")).find("main"))
+    assert text_of(item.find("h3")) == "We can't"
+    assert [text_of(p) for p in item.select(".app-action__because")] == [
+        "Because: There is no building we can use.",
+        "We will look again in April.",
+    ]
+    # Only the first paragraph starts with "Because:".
+    assert len(item.select(".app-action__because strong")) == 1
 
 
 def test_theme_page_breadcrumbs_lead_back_to_its_priority(client, world, story):

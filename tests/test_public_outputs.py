@@ -133,7 +133,7 @@ def test_json_has_the_documented_versioned_shape(client, world, published):
     ]
     assert cant["kind"] == "we_cant"
     assert cant["reason"] == "They are set by the government"
-    assert cant["headline"] == "We can't, because they are set by the government"
+    assert cant["headline"] == "We can't"
 
     empty = data["themes"][1]
     assert empty["actions"] == []
@@ -182,6 +182,7 @@ def test_csv_has_one_row_per_action_and_one_for_a_theme_without_actions(client, 
     assert first["action_target_date"] == "2027-03-31"
     assert first["action_status"] == "In progress"
     assert first["action_progress"] == "2026-11-10: The first monthly letters went out."
+    assert rows[1]["action_headline"] == "We can't"
     assert rows[1]["action_reason"] == "They are set by the government"
     assert rows[2]["action_text"] == ""
     assert rows[2]["voices"] == "0"
@@ -257,7 +258,8 @@ def test_atom_feed_has_an_entry_per_theme(client, world, published):
     assert content.get("type") == "text"
     assert "Families told us they wait too long for assessments." in content.text
     assert "We will, by 31 March 2027 (In progress)" in content.text
-    assert "We can't, because they are set by the government" in content.text
+    assert "We can't (Not possible): " in content.text
+    assert "\nBecause: They are set by the government" in content.text
     assert "Progress, 10 November 2026: The first monthly letters went out." in content.text
     assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == ["SEMH"]
 

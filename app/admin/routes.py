@@ -145,10 +145,13 @@ def audit() -> str:
     partnership = current_partnership()
     verbs, object_types = admin.audit_filter_options(partnership)
     form = AuditFilterForm(request.args)
-    form.verb.choices = [SelectChoice("", "All actions"), *[SelectChoice(v) for v in verbs]]
+    form.verb.choices = [
+        SelectChoice("", "All actions"),
+        *[SelectChoice(v, admin.verb_label(v)) for v in verbs],
+    ]
     form.object_type.choices = [
         SelectChoice("", "All objects"),
-        *[SelectChoice(t) for t in object_types],
+        *[SelectChoice(t, admin.object_type_label(t)) for t in object_types],
     ]
     # Only filter by values that exist, so a hand-edited URL cannot produce a confusing page.
     verb = form.verb.data if form.verb.data in verbs else None

@@ -76,7 +76,11 @@ JSON_THEME_FIELDS: list[tuple[str, str]] = [
 JSON_ACTION_FIELDS: list[tuple[str, str]] = [
     ("id", "The action's identifier."),
     ("kind", "we_did, we_will or we_cant; kind_label gives the words."),
-    ("headline", 'For example "We will, by 31 March 2027" or "We can\'t, because ...".'),
+    (
+        "headline",
+        'The answer in a few words, as the page shows it: "We did, on 3 November 2026", '
+        '"We will, by 31 March 2027" or "We can\'t" (the why is in reason).',
+    ),
     ("text", "What was done or will be done."),
     ("reason", "For we_cant: why not. Otherwise null."),
     ("status", "planned, in_progress, done or not_possible; status_label gives the words."),
@@ -101,7 +105,10 @@ CSV_FIELDS: list[tuple[str, str]] = [
     ("theme_published", "When the theme was first published (YYYY-MM-DD)."),
     ("theme_last_updated", "When anything published about the theme last changed (YYYY-MM-DD)."),
     ("action_kind", "We did, We will or We can't. Empty if there is no published action yet."),
-    ("action_headline", 'For example "We will, by 31 March 2027".'),
+    (
+        "action_headline",
+        'For example "We will, by 31 March 2027" or "We can\'t" (the why is in action_reason).',
+    ),
     ("action_text", "What was done or will be done."),
     ("action_reason", "For We can't: why not."),
     ("action_status", "Planned, In progress, Done or Not possible."),
@@ -302,6 +309,8 @@ def theme_as_text(theme: PublicTheme) -> str:
         lines.append(f"We have not published a response from {who} yet.")
     for action in theme.actions:
         lines.append(f"{action.headline} ({action.status_label}): {action.text}")
+        if action.because:
+            lines.append(action.because)
         for update in action.updates:
             lines.append(f"  Progress, {govuk_date(update.happened_on)}: {update.text}")
     return "\n".join(lines)

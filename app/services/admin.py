@@ -6,9 +6,12 @@ Plain functions over models. They add to the session and never commit: the view 
 from __future__ import annotations
 
 import math
+import re
 import secrets
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -18,6 +21,7 @@ from app.models import AuditEntry, Partnership, Priority, Strategy, SubGroup, Us
 from app.models.vocab import Role, StrategyStatus
 from app.services import audit, users
 from app.services.scoping import scoped
+from app.templating import govuk_date, label
 
 AUDIT_PAGE_SIZE = 50
 
@@ -258,6 +262,346 @@ def update_account(
 # The audit log
 
 
+# Every verb written by audit.record, in words. A verb missing here still reads sensibly
+# (see verb_label), but add new verbs so the log says exactly what happened.
+VERB_LABELS: dict[str, str] = {
+    "theme.created": "Theme created",
+    "theme.updated": "Theme changed",
+    "theme.published": "Theme published",
+    "theme.withdrawn": "Theme withdrawn from the public pages",
+    "action.created": "Action created",
+    "action.updated": "Action changed",
+    "action.published": "Action published",
+    "action.withdrawn": "Action withdrawn from the public pages",
+    "progress_update.created": "Progress update written",
+    "progress_update.published": "Progress update published",
+    "feedback.changed": "Feedback item corrected",
+    "feedback.redacted": "Feedback item reworded to remove personal details",
+    "feedback.safeguarding_flagged": "Item flagged as a safeguarding concern",
+    "event.created": "Event added",
+    "event.changed": "Event details changed",
+    "user.created": "User account created",
+    "user.roles_changed": "Roles changed",
+    "user.subgroups_changed": "Sub-groups changed",
+    "user.deactivated": "User account deactivated",
+    "user.reactivated": "User account reactivated",
+    "strategy.imported": "Strategy imported",
+}
+
+OBJECT_LABELS: dict[str, str] = {
+    "Action": "Action",
+    "Event": "Event",
+    "Feedback": "Feedback item",
+    "Partnership": "Partnership",
+    "ProgressUpdate": "Progress update",
+    "Strategy": "Strategy",
+    "Theme": "Theme",
+    "User": "User",
+}
+
+# Detail keys in words, in the order they are shown. Keys not listed come after, in
+# alphabetical order, with their underscores turned into spaces.
+_DETAIL_LABELS: dict[str, str] = {
+    "email": "Email address",
+    "title": "Title",
+    "slug": "Page address ending",
+    "theme_id": "Theme",
+    "action_id": "Action",
+    "removed_from_theme_id": "Taken out of theme",
+    "kind": "Answer",
+    "text": "Text",
+    "statement": "Statement",
+    "reason": "Reason",
+    "status": "Status",
+    "happened_on": "Date",
+    "new_status": "New status",
+    "action_status_before": "Action status before",
+    "action_status_after": "Action status after",
+    "target_date": "Target date",
+    "done_date": "Done on",
+    "evidence_url": "Evidence link",
+    "subgroup_id": "Sub-group",
+    "items": "Feedback items",
+    "republished": "Published before",
+    "resubmitted": "Sent back after being withdrawn",
+    "change": "Reworded text",
+    "fields": "What changed",
+    "changes": "What changed",
+    "changed": "What changed",
+    "roles": "Roles",
+    "subgroups": "Sub-groups",
+    "before": "Before",
+    "after": "After",
+    "added": "Added",
+    "removed": "Removed",
+    "source": "File",
+    "created": "New strategy",
+    "partnership_created": "New partnership",
+    "counts": "Contents",
+    "archived": "Strategies archived",
+}
+
+# Where a key means something different for one verb.
+_VERB_DETAIL_LABELS: dict[str, dict[str, str]] = {
+    "user.roles_changed": {
+        "before": "Roles before",
+        "after": "Roles after",
+        "added": "Roles added",
+        "removed": "Roles removed",
+    },
+    "user.subgroups_changed": {"before": "Sub-groups before", "after": "Sub-groups after"},
+    "strategy.imported": {"changes": "Rows"},
+}
+
+# Which vocabulary (app.templating.label) a detail's values come from.
+_DETAIL_VOCABS: dict[str, str] = {
+    "kind": "action_kind",
+    "status": "action_status",
+    "new_status": "action_status",
+    "action_status_before": "action_status",
+    "action_status_after": "action_status",
+    "roles": "role",
+}
+_VERB_DETAIL_VOCABS: dict[str, dict[str, str]] = {
+    "user.roles_changed": {k: "role" for k in ("before", "after", "added", "removed")},
+    "event.created": {"kind": "event_kind"},
+}
+
+# Details that hold a sub-group's id: shown as its code ("CCE"), which people know it by.
+_SUBGROUP_KEYS = frozenset({"subgroup_id"})
+
+# Names of changed fields, for "What changed: text, who said it".
+_FIELD_NAMES: dict[str, str] = {
+    "text": "text",
+    "respondent": "who said it",
+    "sentiment": "how they felt",
+    "priorities": "priorities",
+    "name": "name",
+    "kind": "kind of event",
+    "held_on": "date",
+    "place": "place",
+    "partner": "partner",
+    "facilitators": "facilitators",
+    "adults_count": "number of adults",
+    "young_people_count": "number of young people",
+    "children_count": "number of children",
+    "title": "title",
+    "statement": "statement",
+    "subgroup": "sub-group",
+    "subgroup_id": "sub-group",
+    "reason": "reason",
+    "status": "status",
+    "target_date": "target date",
+    "done_date": "done date",
+    "evidence_url": "evidence link",
+    "subgroups": "sub-groups",
+    "outcomes": "outcomes",
+    "principles": "principles",
+}
+
+_CHANGE_WORDS = {"added": "Added", "removed": "Removed", "changed": "Changed"}
+
+# Longer wording is cut short: the log says what happened, the page holds the words.
+_DETAIL_MAX = 120
+# A change from one long text to another is summarised as "Changed".
+_CHANGE_MAX = 60
+# Keys that could hold people's words on a feedback item. No audit entry writes them (the log
+# must never become a second copy of private text); this stops one being shown if it did.
+_FEEDBACK_TEXT_KEYS = frozenset(
+    {"text", "raw_text", "redacted_text", "note", "notes", "safeguarding_note"}
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _readable(code: str) -> str:
+    """A code in words, for codes without a label: progress_update.created, ProgressUpdate."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", code).replace(".", " ").replace("_", " ")
+    words = " ".join(words.split()).lower()
+    return words[:1].upper() + words[1:]
+
+
+def verb_label(verb: str) -> str:
+    return VERB_LABELS.get(verb) or _readable(verb)
+
+
+def object_type_label(object_type: str) -> str:
+    return OBJECT_LABELS.get(object_type) or _readable(object_type)
+
+
+def object_label(object_type: str, object_id: int | None) -> str:
+    """The object in words, "Progress update 2"; the type alone when the entry names no row."""
+    name = object_type_label(object_type)
+    return name if object_id is None else f"{name} {object_id}"
+
+
+@dataclass(frozen=True)
+class AuditDetail:
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One log entry in words, as the audit page shows it."""
+
+    entry: AuditEntry
+    action: str
+    object: str
+    details: tuple[AuditDetail, ...]
+
+
+def _shorten(text: str, limit: int = _DETAIL_MAX) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _value_text(value: Any, vocabulary: str | None = None) -> str:
+    """A stored detail value as words: never JSON."""
+    if value is None or value == "":
+        return "none"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        if vocabulary:
+            return label(value, vocabulary)
+        if _ISO_DATE.match(value):
+            try:
+                return govuk_date(date.fromisoformat(value))
+            except ValueError:
+                pass
+        return _shorten(value)
+    if isinstance(value, dict):
+        return (
+            _shorten(
+                ", ".join(
+                    f"{_readable(str(k)).lower()}: {_value_text(v)}" for k, v in value.items()
+                )
+            )
+            or "none"
+        )
+    if isinstance(value, list | tuple | set):
+        return _shorten(", ".join(_value_text(v, vocabulary) for v in value)) or "none"
+    return _shorten(str(value))
+
+
+def _field_names(names: Any) -> str:
+    if not isinstance(names, list | tuple):
+        return _value_text(names)
+    words = [_FIELD_NAMES.get(str(n), _readable(str(n)).lower()) for n in names]
+    return ", ".join(words) or "none"
+
+
+def _from_to(
+    key: str, change: dict[str, Any], vocabulary: str | None, subgroups: Mapping[int, str]
+) -> str:
+    before, after = change.get("from"), change.get("to")
+    if key in _SUBGROUP_KEYS:
+        before, after = (subgroups.get(v, v) if isinstance(v, int) else v for v in (before, after))
+    old, new = _value_text(before, vocabulary), _value_text(after, vocabulary)
+    if max(len(old), len(new)) > _CHANGE_MAX:
+        return "Changed"
+    if before in (None, "", []):
+        return f"Added: {new}"
+    if after in (None, "", []):
+        return f"Removed (was {old})"
+    return f"Changed from {old} to {new}"
+
+
+def _counts(value: Any) -> str:
+    """{"added": 24, "changed": 0} -> "24 added, 0 changed"."""
+    if not isinstance(value, dict):
+        return _value_text(value)
+    return ", ".join(
+        f"{_value_text(n)} {_FIELD_NAMES.get(str(k), _readable(str(k)).lower())}"
+        for k, n in value.items()
+    )
+
+
+def describe_details(
+    verb: str,
+    object_type: str,
+    details: dict[str, Any] | None,
+    subgroups: Mapping[int, str] | None = None,
+) -> tuple[AuditDetail, ...]:
+    """A short summary of an entry's details: labelled values, lists joined with commas.
+
+    subgroups maps sub-group ids to codes, so "subgroup_id: 3" reads "Sub-group: CCE".
+    """
+    if not isinstance(details, dict):
+        return ()
+    subgroups = subgroups or {}
+    labels = {**_DETAIL_LABELS, **_VERB_DETAIL_LABELS.get(verb, {})}
+    vocabs = {**_DETAIL_VOCABS, **_VERB_DETAIL_VOCABS.get(verb, {})}
+    order = list(_DETAIL_LABELS)
+    keys = sorted(details, key=lambda k: (order.index(k) if k in order else len(order), k))
+    shown: list[AuditDetail] = []
+    for key in keys:
+        value = details[key]
+        if value is None or (object_type == "Feedback" and key in _FEEDBACK_TEXT_KEYS):
+            continue
+        name = labels.get(key) or _readable(key)
+        vocabulary = vocabs.get(key)
+        if (
+            key in ("changes", "changed")
+            and isinstance(value, dict)
+            and all(isinstance(v, dict) and ("from" in v or "to" in v) for v in value.values())
+        ):
+            # One line per changed field: "Title: Changed from A to B".
+            if not value:
+                shown.append(AuditDetail(name, "nothing"))
+            for raw_field, change in value.items():
+                changed = str(raw_field)
+                if object_type == "Feedback" and changed in _FEEDBACK_TEXT_KEYS:
+                    continue
+                field_label = labels.get(changed) or _readable(_FIELD_NAMES.get(changed) or changed)
+                shown.append(
+                    AuditDetail(
+                        field_label, _from_to(changed, change, vocabs.get(changed), subgroups)
+                    )
+                )
+            continue
+        if key in ("changes", "counts"):
+            text = _counts(value)
+        elif key == "fields":
+            text = _field_names(value)
+        elif key == "change":
+            text = _CHANGE_WORDS.get(str(value), _value_text(value))
+        elif key in _SUBGROUP_KEYS and isinstance(value, int):
+            text = subgroups.get(value, str(value))
+        else:
+            text = _value_text(value, vocabulary)
+        shown.append(AuditDetail(name, text))
+    return tuple(shown)
+
+
+def describe_entry(entry: AuditEntry, subgroups: Mapping[int, str] | None = None) -> AuditRow:
+    return AuditRow(
+        entry=entry,
+        action=verb_label(entry.verb),
+        object=object_label(entry.object_type, entry.object_id),
+        details=describe_details(entry.verb, entry.object_type, entry.details, subgroups),
+    )
+
+
+def _subgroup_ids(entries: Iterable[AuditEntry]) -> set[int]:
+    """Sub-group ids the entries' details mention, directly or in a from/to change."""
+    ids: set[int] = set()
+    for entry in entries:
+        details = entry.details if isinstance(entry.details, dict) else {}
+        values: list[Any] = [details.get(k) for k in _SUBGROUP_KEYS]
+        for key in ("changes", "changed"):
+            change_set = details.get(key)
+            if isinstance(change_set, dict):
+                for k in _SUBGROUP_KEYS:
+                    change = change_set.get(k)
+                    if isinstance(change, dict):
+                        values += [change.get("from"), change.get("to")]
+        ids.update(v for v in values if isinstance(v, int) and not isinstance(v, bool))
+    return ids
+
+
 @dataclass(frozen=True)
 class AuditPage:
     entries: list[AuditEntry]
@@ -265,6 +609,12 @@ class AuditPage:
     page: int
     pages: int
     per_page: int
+    # Codes of the sub-groups the entries mention, by id.
+    subgroup_codes: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> list[AuditRow]:
+        return [describe_entry(e, self.subgroup_codes) for e in self.entries]
 
     @property
     def first_number(self) -> int:
@@ -276,7 +626,10 @@ class AuditPage:
 
 
 def audit_filter_options(partnership: Partnership) -> tuple[list[str], list[str]]:
-    """The verbs and object types that occur in this partnership's log, for the filters."""
+    """The verbs and object types that occur in this partnership's log, for the filters.
+
+    Codes, sorted by the words the filters show them as (verb_label, object_type_label).
+    """
     verbs = db.session.scalars(
         sa.select(AuditEntry.verb)
         .where(AuditEntry.partnership_id == partnership.id)
@@ -289,7 +642,7 @@ def audit_filter_options(partnership: Partnership) -> tuple[list[str], list[str]
         .distinct()
         .order_by(AuditEntry.object_type)
     ).all()
-    return list(verbs), list(types)
+    return sorted(verbs, key=verb_label), sorted(types, key=object_type_label)
 
 
 def audit_log(
@@ -315,4 +668,14 @@ def audit_log(
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    return AuditPage(list(entries), total, page, pages, per_page)
+    ids = _subgroup_ids(entries)
+    # One query for the page, and scoped: another partnership's sub-group stays a number.
+    codes: dict[int, str] = {}
+    if ids:
+        rows = db.session.execute(
+            scoped(SubGroup, SubGroup.id.in_(ids), partnership=partnership).with_only_columns(
+                SubGroup.id, SubGroup.code
+            )
+        )
+        codes = {sg_id: code for sg_id, code in rows}
+    return AuditPage(list(entries), total, page, pages, per_page, codes)

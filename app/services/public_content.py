@@ -146,14 +146,23 @@ class PublicAction:
 
     @property
     def headline(self) -> str:
-        """The answer in a few words: We did / We will, by 31 March 2027 / We can't, because..."""
+        """The answer in a few words: "We did, on 3 November 2026", "We will, by 31 March 2027",
+        "We can't".
+
+        The reason a thing can't be done is often several sentences, so it is never part of
+        the headline: pages and outputs show it after the action text (see because).
+        """
         if self.kind == ActionKind.WE_WILL.value and self.target_date:
             return f"{self.kind_label}, by {govuk_date(self.target_date)}"
-        if self.kind == ActionKind.WE_CANT.value and self.reason:
-            return f"{self.kind_label}, because {_lower_first(self.reason)}"
         if self.kind == ActionKind.WE_DID.value and self.done_date:
             return f"{self.kind_label}, on {govuk_date(self.done_date)}"
         return self.kind_label
+
+    @property
+    def because(self) -> str | None:
+        """The reason of a we_cant answer as plain text, "Because: <reason>", or None."""
+        reason = (self.reason or "").strip()
+        return f"Because: {reason}" if reason else None
 
 
 @dataclass(frozen=True)
@@ -270,14 +279,6 @@ def _label(vocabulary: type, value: str | None) -> str | None:
         return vocabulary(value).label
     except ValueError:
         return value
-
-
-def _lower_first(text: str) -> str:
-    text = text.strip()
-    # "We can't, because The budget..." reads badly; keep acronyms ("NHS ...") as written.
-    if len(text) > 1 and text[0].isupper() and not text[1].isupper():
-        return text[0].lower() + text[1:]
-    return text
 
 
 def _safe_url(url: str | None) -> str | None:
