@@ -57,6 +57,10 @@ def label(value: str | None, vocabulary: str) -> str:
         return value
 
 
+def tag_class(value: str | None) -> str:
+    return _TAG_CLASSES.get(value or "", "")
+
+
 def govuk_date(value: date | datetime | None) -> str:
     """23 November 2026, as GOV.UK writes dates."""
     if value is None:
@@ -72,6 +76,7 @@ def count_or_fewer(value: int) -> str:
 def init_app(app: Flask) -> None:
     app.add_template_filter(label)
     app.add_template_filter(govuk_date)
+    app.add_template_filter(tag_class)
     app.add_template_filter(count_or_fewer)
     app.add_template_global(permissions.can, "can")
     # Not a GOV.UK service: no crown, no GOV.UK rebrand assets.
