@@ -165,3 +165,24 @@ def test_safeguarding_and_unpublishable_items_are_not_counted(client, world, pla
     theme = client.get("/you-said-we-did.json").get_json()["themes"][0]
     # Six items counted; the safeguarding-flagged one is not.
     assert theme["voices"]["total"] == 6
+
+
+def test_one_small_category_cannot_be_worked_out_from_the_total(client, world):
+    """Six voices: five parents and one child. Showing "5" for parents next to a total of 6
+    would give the child away, so the parents' count is hidden too."""
+    event = f.make_event(world.partnership)
+    items = [
+        f.make_feedback(world.partnership, event=event, respondent="parent_carer") for _ in range(5)
+    ]
+    items.append(f.make_feedback(world.partnership, event=event, respondent="child"))
+    theme = f.make_theme(world.partnership, feedback=items, published=True)
+
+    data = client.get("/you-said-we-did.json").get_json()
+    voices = data["themes"][0]["voices"]
+    assert voices["total"] == 6
+    counts = {row["respondent"]: row["count"] for row in voices["by_respondent"]}
+    assert counts == {"parent_carer": "fewer than 5", "child": "fewer than 5"}
+
+    page = client.get(f"/you-said-we-did/{theme.slug}").get_data(as_text=True)
+    assert "Parent or carer" in page
+    assert ">5<" not in page.replace(" ", "")

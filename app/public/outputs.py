@@ -197,12 +197,11 @@ def _theme_json(theme: PublicTheme, theme_url: ThemeUrl) -> dict[str, Any]:
             "total": public_count(v.total),
             "events": v.events,
             "by_respondent": [
-                {"respondent": r.value, "label": r.label, "count": public_count(r.count)}
+                {"respondent": r.value, "label": r.label, "count": r.public}
                 for r in v.by_respondent
             ],
             "by_place": [
-                {"kind": r.value, "label": r.label, "count": public_count(r.count)}
-                for r in v.by_place
+                {"kind": r.value, "label": r.label, "count": r.public} for r in v.by_place
             ],
         },
         "first_heard": _iso_date(v.first_heard),

@@ -172,6 +172,32 @@ class CountRow:
     value: str
     label: str
     count: int
+    # Hidden as well, so that a small neighbour cannot be worked out from the total.
+    also_suppressed: bool = False
+
+    @property
+    def public(self) -> int | str:
+        """The count as it may be published: "fewer than 5" where it is small or shielding one."""
+        if self.also_suppressed:
+            return FEWER_THAN
+        return public_count(self.count)
+
+
+def suppress_breakdown(rows: list[CountRow]) -> tuple[CountRow, ...]:
+    """Secondary suppression: a breakdown of a published total never leaves exactly one small
+    category hidden, or subtracting the others from the total would reveal it. The smallest
+    other category is hidden with it."""
+    small = [r for r in rows if 0 < r.count < SMALL_COUNT]
+    if len(small) != 1:
+        return tuple(rows)
+    others = [r for r in rows if r.count >= SMALL_COUNT]
+    if not others:
+        return tuple(rows)
+    shield = min(others, key=lambda r: (r.count, r.label))
+    return tuple(
+        CountRow(r.value, r.label, r.count, also_suppressed=True) if r is shield else r
+        for r in rows
+    )
 
 
 @dataclass(frozen=True)
@@ -525,10 +551,15 @@ def _voices(p: Partnership, slug: str | None) -> dict[int, Voices]:
             total=total,
             events=len(events[theme_id]),
             first_heard=first.get(theme_id),
-            by_respondent=tuple(
-                CountRow(value, _label(Respondent, value) or value, n) for value, n in by_respondent
+            by_respondent=suppress_breakdown(
+                [
+                    CountRow(value, _label(Respondent, value) or value, n)
+                    for value, n in by_respondent
+                ]
             ),
-            by_place=tuple(CountRow(place_labels[lbl], lbl, n) for lbl, n in by_place),
+            by_place=suppress_breakdown(
+                [CountRow(place_labels[lbl], lbl, n) for lbl, n in by_place]
+            ),
         )
     return result
 
