@@ -4,33 +4,16 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from bs4 import BeautifulSoup
 
 from app.extensions import db
 from app.models import Action, AuditEntry, ProgressUpdate, Theme
 from app.services import publishing
 from tests import factories
 from tests.conftest import csrf_token_from
+from tests.html import error_for, soup, text_of
 
 STATEMENT = "Families told us letters about assessments arrive late and are hard to follow."
 RAW = "RAW-FEEDBACK-7731 my daughter Poppy at Elm Street School"
-
-
-def soup(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def text_of(response) -> str:
-    return " ".join(soup(response).get_text(" ").split())
-
-
-def error_for(page: BeautifulSoup, field_id: str) -> str:
-    element = page.find(id=field_id)
-    assert element is not None, f"no element #{field_id}"
-    group = element.find_parent(class_="govuk-form-group")
-    message = group.find(class_="govuk-error-message") if group else None
-    assert message is not None, f"no error message next to #{field_id}"
-    return " ".join(message.get_text(" ").split())
 
 
 def approve(client, theme_id, **data):

@@ -16,14 +16,7 @@ from app.models import AuditEntry, Event, Feedback
 from app.services import capture as svc
 from tests import factories
 from tests.conftest import csrf_token_from
-
-
-def soup(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def text_of(response) -> str:
-    return " ".join(soup(response).get_text(" ").split())
+from tests.html import soup, text_of
 
 
 def error_summary(response) -> list[str]:

@@ -6,36 +6,18 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from bs4 import BeautifulSoup
 
 from app.extensions import db
 from app.models import Action, AuditEntry, ProgressUpdate, Theme
 from tests import factories
 from tests.conftest import csrf_token_from
+from tests.html import error_for, soup, text_of
 from tests.test_approvals import approve
 
 RAW = "My son Jaden at Hillside Primary waited two years for his assessment."
 REDACTED = "A parent said their child waited two years for an assessment."
 OTHER_RAW = "Nobody rang me back about the EHCP."
 FLAGGED_RAW = "SAFEGUARDING-ITEM-TEXT should never reach a lead."
-
-
-def soup(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def text_of(response) -> str:
-    return " ".join(soup(response).get_text(" ").split())
-
-
-def error_for(page: BeautifulSoup, field_id: str) -> str:
-    """The GOV.UK error message inside the form group of a field (or fieldset)."""
-    element = page.find(id=field_id)
-    assert element is not None, f"no element #{field_id}"
-    group = element.find_parent(class_="govuk-form-group")
-    message = group.find(class_="govuk-error-message") if group else None
-    assert message is not None, f"no error message next to #{field_id}"
-    return " ".join(message.get_text(" ").split())
 
 
 @pytest.fixture

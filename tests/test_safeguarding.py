@@ -6,7 +6,6 @@ from datetime import date, datetime
 from unittest import mock
 
 import pytest
-from bs4 import BeautifulSoup
 from sqlalchemy import event as sa_event
 
 from app.extensions import db
@@ -14,17 +13,10 @@ from app.models import AuditEntry, Feedback
 from app.services import audit
 from app.services import triage as triage_service
 from tests import factories
+from tests.html import soup, text_of
 
 SAID = "My son told his teacher someone at home hurts him."
 NOTE = "Possible risk at home; the coordinator has called the family."
-
-
-def soup(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def text_of(response) -> str:
-    return " ".join(soup(response).get_text(" ").split())
 
 
 def flag(item: Feedback, by, note: str, at: datetime) -> Feedback:

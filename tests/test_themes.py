@@ -13,7 +13,8 @@ from app.models import AuditEntry, Feedback, Theme
 from app.models.base import utcnow
 from app.services import themes as svc
 from tests import factories
-from tests.test_triage import error_summary, field_error, soup, text_of
+from tests.html import soup, text_of
+from tests.test_triage import error_summary, field_error
 
 STATEMENT = "Families told us they wait too long for an autism assessment and hear nothing."
 

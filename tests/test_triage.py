@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
-from bs4 import BeautifulSoup
 from sqlalchemy import event as sa_event
 
 from app.extensions import db
@@ -14,16 +13,9 @@ from app.models import AuditEntry, Feedback, OutboxMessage, Theme
 from app.models.base import utcnow
 from tests import factories
 from tests.conftest import csrf_token_from
+from tests.html import soup, text_of
 
 SECRET = "Jayden at St Aidan's Primary, aged 7"
-
-
-def soup(response) -> BeautifulSoup:
-    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
-
-
-def text_of(response) -> str:
-    return " ".join(soup(response).get_text(" ").split())
 
 
 def error_summary(response) -> list[str]:
