@@ -6,6 +6,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -111,25 +112,27 @@ def _test_app(database_url: str, *, csrf: bool) -> Flask:
     return app
 
 
-@pytest.fixture
-def app(migrated: str) -> Iterator[Flask]:
-    app = _test_app(migrated, csrf=False)
+@contextmanager
+def _running(app: Flask) -> Iterator[Flask]:
+    """Hold the app's context for a test, then empty every table for the next one."""
     with app.app_context():
         yield app
         db.session.remove()
         _empty_all_tables()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(migrated: str) -> Iterator[Flask]:
+    with _running(_test_app(migrated, csrf=False)) as app:
+        yield app
 
 
 @pytest.fixture
 def csrf_app(migrated: str) -> Iterator[Flask]:
     """The app with CSRF protection on, as in production."""
-    app = _test_app(migrated, csrf=True)
-    with app.app_context():
+    with _running(_test_app(migrated, csrf=True)) as app:
         yield app
-        db.session.remove()
-        _empty_all_tables()
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -15,11 +15,6 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from werkzeug.serving import make_server
 
-from app import create_app
-from app.config import TestConfig
-from app.extensions import db
-from tests.conftest import _empty_all_tables
-
 CHROMIUM = "/usr/bin/chromium"
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PHONE = {"width": 390, "height": 844}
@@ -47,13 +42,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def live_app(migrated: str) -> Iterator[Flask]:
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=migrated, WTF_CSRF_ENABLED=True)
-    with app.app_context():
-        yield app
-        db.session.remove()
-        _empty_all_tables()
-        db.engine.dispose()
+def live_app(csrf_app: Flask) -> Flask:
+    """The app the browser talks to: CSRF on, as in production."""
+    return csrf_app
 
 
 @pytest.fixture
