@@ -69,8 +69,11 @@ def govuk_date(value: date | datetime | None) -> str:
 
 
 def count_or_fewer(value: int) -> str:
-    """Public counts below 5 are shown as "fewer than 5", so nobody can be picked out."""
-    return "fewer than 5" if 0 < value < 5 else str(value)
+    """A public count on a page, by the same rule as the open data."""
+    # Imported here: public_content uses this module's govuk_date for its own wording.
+    from app.services.public_content import public_count
+
+    return str(public_count(value))
 
 
 def init_app(app: Flask) -> None:
