@@ -73,6 +73,8 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:
+    # A click that navigates returns once the new page commits; axe must see the loaded one.
+    page.wait_for_load_state("load")
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
         """async () => await axe.run(document, {runOnly: {type: 'tag', values: [

@@ -3,9 +3,11 @@ WCAG 2.2 AA), with JavaScript (conditional questions revealed) and without it.""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from app.extensions import db
 from app.models import Action, Theme
@@ -63,7 +65,7 @@ def test_a_lead_answers_and_a_coordinator_approves(live_server, page, live_app):
     page.get_by_label("We will").check()
     assert target.is_visible()
     page.get_by_role("button", name="Save action").click()
-    assert page.title().startswith("Error:")
+    expect(page).to_have_title(re.compile(r"^Error:"))
     summary = page.locator(".govuk-error-summary").inner_text()
     assert "Enter the date you expect it to be done" in summary
     assert "Enter what was done or what will be done" in summary
@@ -92,7 +94,7 @@ def test_a_lead_answers_and_a_coordinator_approves(live_server, page, live_app):
 
     # Withdrawing without a reason is explained next to the field.
     page.get_by_role("button", name="Withdraw the theme").click()
-    assert page.title().startswith("Error:")
+    expect(page).to_have_title(re.compile(r"^Error:"))
     assert (
         "Enter why you are withdrawing it"
         in page.locator("#withdraw").locator("xpath=following-sibling::form[1]").inner_text()

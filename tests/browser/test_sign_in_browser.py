@@ -1,4 +1,7 @@
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.browser.conftest import assert_accessible
@@ -14,7 +17,7 @@ def test_sign_in_page_is_accessible_and_signs_in(live_server, page, live_app):
     page.get_by_label("Password", exact=True).fill("wrong password")
     page.get_by_role("button", name="Sign in").click()
     page.locator(".govuk-error-summary").wait_for()
-    assert page.title().startswith("Error:")
+    expect(page).to_have_title(re.compile(r"^Error:"))
     assert_accessible(page)
     page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
