@@ -12,7 +12,7 @@ GOVUK := node_modules/govuk-frontend/dist/govuk
 
 .PHONY: help
 help: ## List the make targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ run: demo ## Set up, migrate, load the demo and serve on 127.0.0.1:$(PORT)
 test: setup ## Run every test on SQLite and PostgreSQL, browser tests included
 	$(BIN)/pytest -n 2 --dist loadgroup
 	$(BIN)/pytest -n 2 --dist loadgroup --db postgresql
+
+.PHONY: bench-capture
+bench-capture: setup ## Capture page weight and save latency, SQLite and PostgreSQL (not a test)
+	$(BIN)/python scripts/bench_capture.py
 
 .PHONY: lint
 lint: setup ## ruff and mypy

@@ -5,12 +5,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from flask import Flask, jsonify, render_template, send_from_directory
+from flask import Flask, jsonify, render_template, request, send_from_directory
 from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException
 
 from app.config import BASE_DIR, Config, config_from_environment
 from app.extensions import csrf, db, limiter, login_manager, migrate
@@ -112,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.capture import bp as capture_bp
     from app.public import bp as public_bp
     from app.respond import bp as respond_bp
+    from app.say import bp as say_bp
     from app.triage import bp as triage_bp
 
     app.register_blueprint(public_bp)
@@ -120,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(triage_bp, url_prefix="/triage")
     app.register_blueprint(respond_bp, url_prefix="/respond")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(say_bp, url_prefix="/say")
 
     from app.services.permissions import public
 
@@ -147,6 +150,28 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Any:
+        from flask_login import current_user
+
+        from app.services.permissions import signed_out_json, wants_json
+
+        if wants_json():
+            # The offline queue keeps the item and asks again: with a fresh token if the page's
+            # one went stale, after signing in if the session itself is gone.
+            if not current_user.is_authenticated:
+                return signed_out_json()
+            response = jsonify(csrf_expired=True)
+            response.status_code = 400
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        # A form that must never lose what was typed (capture) answers with the form again,
+        # everything kept, instead of the general "page expired" page.
+        view = app.view_functions.get(request.endpoint or "")
+        keep = getattr(view, "on_expired_form", None)
+        if keep is not None:
+            try:
+                return keep(**(request.view_args or {}))
+            except HTTPException:
+                pass
         return render_template("errors/csrf.html"), 400
 
     @app.errorhandler(403)

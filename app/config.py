@@ -43,6 +43,11 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     SIGN_IN_LIMITS = "10 per minute; 50 per hour"
+    # Families' own form (/say/<token>). Per address: a venue's wifi or a mobile network puts
+    # many phones behind one address, so this is generous; per link: a poster's link pasted
+    # somewhere it should not be cannot flood an event.
+    SELF_SUBMISSION_LIMITS = "15 per minute; 100 per hour"
+    SELF_SUBMISSION_LINK_LIMITS = "30 per minute; 300 per hour"
 
     @classmethod
     def check(cls) -> None:

@@ -9,7 +9,7 @@ from flask import Flask, request, url_for
 from flask_login import current_user
 
 from app.models import vocab
-from app.services import permissions
+from app.services import consent, permissions
 from app.services.scoping import optional_partnership
 
 _VOCABS: dict[str, type[vocab.Labelled]] = {
@@ -82,6 +82,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(tag_class)
     app.add_template_filter(count_or_fewer)
     app.add_template_global(permissions.can, "can")
+    # The notice people are shown when they give consent; old versions stay readable.
+    app.jinja_env.globals["privacy_notice"] = consent.CURRENT_NOTICE
     # Not a GOV.UK service: no crown, no GOV.UK rebrand assets.
     app.jinja_env.globals["govukRebrand"] = False
 

@@ -104,10 +104,13 @@ def _test_app(database_url: str, *, csrf: bool) -> Flask:
     # The fixtures hold one app context for the whole test, so flask.g would outlive each
     # request; in production every request starts with a fresh g. Forget what Flask-Login and
     # Flask-WTF cached there, so each request must prove who it is from its own cookie.
-    @app.before_request
     def _fresh_request_state() -> None:
         g.pop("_login_user", None)
         g.pop("csrf_token", None)
+        g.pop("csrf_valid", None)
+
+    # First of all, before Flask-WTF's CSRF check reads or fills g.
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_state)
 
     return app
 

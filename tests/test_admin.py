@@ -874,9 +874,9 @@ def test_audit_log_never_shows_feedback_text(client, auth, world):
     capture.update_feedback(
         item,
         coordinator,
-        text=secret + " Again.",
-        respondent="young_person",
-        sentiment=item.sentiment,
+        capture.ItemDetails(
+            text=secret + " Again.", respondent="young_person", sentiment=item.sentiment
+        ),
     )
     triage.redact(item, coordinator, "A child was hurt on the bus.")
     triage.flag_safeguarding(item, coordinator, "Named child, possible harm.")

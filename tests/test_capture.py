@@ -433,13 +433,17 @@ def test_priority_checkboxes_show_code_and_title_of_the_active_strategy(client, 
     event = factories.make_event(world.partnership, created_by=world.volunteer)
     auth.login(world.volunteer)
     html = soup(client.get(f"/capture/events/{event.id}"))
-    labels = [label.get_text(strip=True) for label in html.select(".govuk-checkboxes__item label")]
+    priorities = html.select_one("input[name=priorities]").find_parent("fieldset")
+    labels = [label.get_text(strip=True) for label in priorities.select("label")]
     assert labels == ["SEMH: Priority SEMH", "AUTISM: Priority AUTISM"]
     legends = [legend.get_text(strip=True) for legend in html.select("form legend")]
     assert legends == [
         "Who said it?",
         "What kind of feedback is it?",
         "Which priorities is it about? (optional)",
+        "Age or stage of the child or young person (optional)",
+        "Type of need (optional)",
+        "What they agreed to",
     ]
 
 
@@ -806,6 +810,10 @@ def test_signed_out_people_are_sent_to_sign_in(client, world):
     item = factories.make_feedback(world.partnership, event=event, entered_by=world.volunteer)
     for method, url in _capture_urls(event.id, item.id):
         response = getattr(client, method)(url)
+        if method == "post" and "feedback" in url:
+            # What was typed is kept on a "sign in and save" page (tested below).
+            assert response.status_code == 401
+            continue
         assert response.status_code == 302
         assert "/sign-in" in response.headers["Location"]
 

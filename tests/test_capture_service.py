@@ -113,10 +113,12 @@ def test_record_feedback_makes_a_new_item_from_the_event(world):
     item, created = svc.record_feedback(
         event,
         world.volunteer,
-        text="  We need more <em>short breaks</em>.  ",
-        respondent="parent_carer",
-        sentiment="idea",
-        priorities=[world.priorities["SEMH"].id],
+        svc.ItemDetails(
+            text="  We need more <em>short breaks</em>.  ",
+            respondent="parent_carer",
+            sentiment="idea",
+            priorities=[world.priorities["SEMH"].id],
+        ),
         idempotency_key="a" * 32,
     )
     db.session.commit()
@@ -145,7 +147,7 @@ def test_record_feedback_refuses_bad_input(world, kwargs, field, message):
     values = {"text": "Something", "respondent": "child", "sentiment": "idea"}
     values.update(kwargs)
     with pytest.raises(svc.CaptureError) as caught:
-        svc.record_feedback(event, world.volunteer, **values)
+        svc.record_feedback(event, world.volunteer, svc.ItemDetails(**values))
     assert (caught.value.field, caught.value.message) == (field, message)
     db.session.rollback()
     assert db.session.scalars(sa.select(Feedback)).all() == []
@@ -163,7 +165,9 @@ def test_priorities_must_belong_to_the_partnerships_active_strategy(world):
     for wrong in (other.priorities["SEMH"], old.priorities[0]):
         with pytest.raises(svc.CaptureError):
             svc.record_feedback(
-                event, world.volunteer, "Something", "child", "idea", priorities=[wrong]
+                event,
+                world.volunteer,
+                svc.ItemDetails("Something", "child", "idea", priorities=[wrong]),
             )
     assert [p.code for p in svc.priority_options(world.partnership)] == ["SEMH", "AUTISM"]
 
@@ -182,10 +186,12 @@ def test_editing_keeps_a_priority_from_an_older_strategy(world):
     svc.update_feedback(
         item,
         world.volunteer,
-        text="Changed",
-        respondent="child",
-        sentiment="idea",
-        priorities=[old_priority.id, world.priorities["AUTISM"].id],
+        svc.ItemDetails(
+            text="Changed",
+            respondent="child",
+            sentiment="idea",
+            priorities=[old_priority.id, world.priorities["AUTISM"].id],
+        ),
     )
     db.session.commit()
     assert {p.code for p in item.priorities} == {"OLD", "AUTISM"}
@@ -195,7 +201,7 @@ def test_editing_keeps_a_priority_from_an_older_strategy(world):
 
 def test_the_same_idempotency_key_returns_the_first_item(world):
     event = factories.make_event(world.partnership, created_by=world.volunteer)
-    args = (event, world.volunteer, "Said once", "child", "idea")
+    args = (event, world.volunteer, svc.ItemDetails("Said once", "child", "idea"))
     first, created = svc.record_feedback(*args, idempotency_key="k" * 32)
     db.session.commit()
     again, created_again = svc.record_feedback(*args, idempotency_key="k" * 32)
@@ -220,7 +226,10 @@ def test_a_race_on_the_same_key_rolls_back_and_returns_the_winner(world, monkeyp
 
     monkeypatch.setattr(svc, "find_by_idempotency_key", find_missing_the_first_time)
     item, created = svc.record_feedback(
-        event, world.volunteer, "Said twice", "child", "idea", idempotency_key="r" * 32
+        event,
+        world.volunteer,
+        svc.ItemDetails("Said twice", "child", "idea"),
+        idempotency_key="r" * 32,
     )
     db.session.commit()
     assert created is False
@@ -234,14 +243,16 @@ def test_keys_are_per_partnership_and_malformed_keys_are_ignored(world):
     ours = factories.make_event(world.partnership, created_by=world.volunteer)
     theirs = factories.make_event(other.partnership, created_by=other.volunteer)
     key = "s" * 32
-    svc.record_feedback(ours, world.volunteer, "One", "child", "idea", idempotency_key=key)
+    svc.record_feedback(
+        ours, world.volunteer, svc.ItemDetails("One", "child", "idea"), idempotency_key=key
+    )
     _, created = svc.record_feedback(
-        theirs, other.volunteer, "Two", "child", "idea", idempotency_key=key
+        theirs, other.volunteer, svc.ItemDetails("Two", "child", "idea"), idempotency_key=key
     )
     assert created is True
     for bad in ("", "short", "x" * 65, "<script>"):
         item, created = svc.record_feedback(
-            ours, world.volunteer, "Three", "child", "idea", idempotency_key=bad
+            ours, world.volunteer, svc.ItemDetails("Three", "child", "idea"), idempotency_key=bad
         )
         assert created is True
         assert item.idempotency_key is None
@@ -252,7 +263,7 @@ def test_nobody_logs_feedback_at_another_partnerships_event(world):
     other = factories.make_world("elsewhere")
     theirs = factories.make_event(other.partnership, created_by=other.volunteer)
     with pytest.raises(PermissionError):
-        svc.record_feedback(theirs, world.volunteer, "Something", "child", "idea")
+        svc.record_feedback(theirs, world.volunteer, svc.ItemDetails("Something", "child", "idea"))
 
 
 def test_events_for_splits_today_from_the_rest(world):

@@ -21,6 +21,7 @@ from tests import factories as f
 
 SECRET = "ZEBRA-7731-PRIVATE"
 STATEMENT = "Families told us that letters about assessments arrive too late to plan."
+SAY_TOKEN = "planted-link-0123456789"
 OUTPUTS = [
     "/you-said-we-did",
     "/you-said-we-did/{slug}",
@@ -41,6 +42,9 @@ def planted(world):
         email="alex.zebra@example.org",
     )
     event = f.make_event(p, created_by=staff, facilitators=f"Sam and {SECRET}")
+    # The event's own link is open, so its public form and thank-you pages are walked too.
+    event.self_submission_token = SAY_TOKEN
+    event.self_submission_open = True
     items = []
     for n in range(6):
         item = f.make_feedback(
@@ -98,7 +102,7 @@ def planted(world):
 
 def public_urls(app: Flask, slug: str) -> list[str]:
     """Every GET route whose view is marked @public, with real values for its arguments."""
-    values = {"slug": slug, "filename": "images/favicon.svg"}
+    values = {"slug": slug, "filename": "images/favicon.svg", "token": SAY_TOKEN}
     urls = []
     for rule in app.url_map.iter_rules():
         view = app.view_functions[rule.endpoint]
@@ -115,7 +119,7 @@ def public_urls(app: Flask, slug: str) -> list[str]:
 
 def test_planted_private_text_never_reaches_a_public_url(app, client, world, planted):
     urls = public_urls(app, planted.slug)
-    for expected in [*OUTPUTS, "/open-data", "/accessibility", "/"]:
+    for expected in [*OUTPUTS, "/open-data", "/accessibility", "/", f"/say/{SAY_TOKEN}/young"]:
         assert expected.format(slug=planted.slug) in urls
     for url in urls:
         response = client.get(url, follow_redirects=True)

@@ -30,6 +30,13 @@ OBJECT_RULES = {
     "capture.event": lambda user, o: permissions.can_manage_event(user, o["event"]),
     "capture.edit_event": lambda user, o: permissions.can_manage_event(user, o["event"]),
     "capture.edit_feedback": lambda user, o: permissions.can_edit_feedback(user, o["feedback"]),
+    "capture.poster": lambda user, o: permissions.can_manage_event(user, o["event"]),
+    "capture.young_poster": lambda user, o: permissions.can_manage_event(user, o["event"]),
+    # Adding many items at once: pages of an event, under the same rule as the event page.
+    **{
+        f"capture.{name}": lambda user, o: permissions.can_manage_event(user, o["event"])
+        for name in ("bulk_paste", "bulk_preview", "bulk_import", "bulk_columns", "bulk_check")
+    },
 }
 
 
@@ -122,6 +129,11 @@ def test_signed_out_people_are_sent_to_sign_in(app, client, world):
         url = _url(rule, {"theme": type("T", (), {"slug": "x"})()}, world)
         method = "get" if "GET" in (rule.methods or set()) else "post"
         response = getattr(client, method)(url)
+        if method == "post" and getattr(view, "keeps_typed_when_signed_out", False):
+            # Capture keeps what was typed: a page that signs in and saves, not a redirect.
+            assert response.status_code == 401, rule.endpoint
+            assert "You have been signed out" in response.get_data(as_text=True)
+            continue
         assert response.status_code == 302, f"{rule.endpoint} answered {response.status_code}"
         assert "/sign-in" in response.headers["Location"]
 

@@ -25,23 +25,33 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+WRONG_SIGN_IN = "Enter a correct email address and password"
+
+
+def signing_in_email(field: str = "email") -> str:
+    """Rate-limit key: failed sign-ins count per email address, wherever the form is."""
+    return "sign-in:" + (request.form.get(field) or "").strip().lower()
+
+
 def _signing_in_email() -> str:
-    return "sign-in:" + (request.form.get("email") or "").strip().lower()
+    return signing_in_email()
 
 
-def _failed(response: Response) -> bool:
+def failed_sign_in(response: Response) -> bool:
     # Only failed attempts count, so a shared office connection is not locked out by successes.
     return response.status_code != 302
 
 
-def _sign_in_limits() -> str:
+def sign_in_limits() -> str:
     return current_app.config["SIGN_IN_LIMITS"]
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
-@limiter.limit(_sign_in_limits, methods=["POST"], deduct_when=_failed)
-@limiter.limit(_sign_in_limits, methods=["POST"], key_func=_signing_in_email, deduct_when=_failed)
+@limiter.limit(sign_in_limits, methods=["POST"], deduct_when=failed_sign_in)
+@limiter.limit(
+    sign_in_limits, methods=["POST"], key_func=_signing_in_email, deduct_when=failed_sign_in
+)
 def sign_in() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("auth.home"))
@@ -49,7 +59,7 @@ def sign_in() -> str | Response:
     if form.validate_on_submit():
         user = authenticate(form.email.data or "", form.password.data or "")
         if user is None:
-            form.email.errors = [*form.email.errors, "Enter a correct email address and password"]
+            form.email.errors = [*form.email.errors, WRONG_SIGN_IN]
         else:
             session.clear()
             login_user(user)

@@ -2,4 +2,5 @@ from flask import Blueprint
 
 bp = Blueprint("capture", __name__)
 
-from app.capture import routes  # noqa: E402, F401
+# Each module adds its routes to bp; one line, so the import sorter leaves it alone.
+from app.capture import bulk, offline, routes, self_submission  # noqa: E402, F401

@@ -7,14 +7,18 @@ from typing import Any
 
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
+    GovCheckboxInput,
+    GovPasswordInput,
     GovRadioInput,
     GovSubmitInput,
     GovTextArea,
     GovTextInput,
 )
 from wtforms import (
+    BooleanField,
     Field,
     HiddenField,
+    PasswordField,
     RadioField,
     SelectChoice,
     SelectMultipleField,
@@ -26,8 +30,9 @@ from wtforms.validators import DataRequired, Length, Optional, StopValidation
 
 from app.forms import BaseForm, GovukDateField, vocab_choices
 from app.models import Priority
-from app.models.vocab import EventKind, Respondent, Sentiment
+from app.models.vocab import AgePhase, EventKind, NeedType, Respondent, Sentiment
 from app.services import capture as svc
+from app.services import consent
 
 # Negative numbers parse, so that the message can say what range is allowed.
 _WHOLE_NUMBER = re.compile(r"^-?[0-9]+$")
@@ -132,6 +137,18 @@ class EventForm(BaseForm):
         return {name: getattr(self, name).data for name in svc.EVENT_FIELDS}
 
 
+class OptionalRadioField(RadioField):
+    """Radios where choosing none is allowed; a value that is not offered is still refused."""
+
+    data: str | None
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data in (None, ""):
+            self.data = None
+            return
+        super().pre_validate(form)
+
+
 class FeedbackForm(BaseForm):
     text = TextAreaField(
         "What did they say?",
@@ -163,8 +180,82 @@ class FeedbackForm(BaseForm):
         invalid_choice_message=svc.SELECT_PRIORITIES,
         invalid_value_message=svc.SELECT_PRIORITIES,
     )
+    age_phase = OptionalRadioField(
+        "Age or stage of the child or young person (optional)",
+        widget=GovRadioInput(),
+        choices=vocab_choices(AgePhase),
+        invalid_choice_message=svc.SELECT_AGE_PHASE,
+    )
+    need_types = SelectMultipleField(
+        "Type of need (optional)",
+        widget=GovCheckboxesInput(),
+        choices=vocab_choices(NeedType),
+        description="The areas of need in the SEND Code of Practice. Select all that apply.",
+        invalid_choice_message=svc.SELECT_NEED_TYPES,
+        invalid_value_message=svc.SELECT_NEED_TYPES,
+    )
+    setting = StringField(
+        "Setting (optional)",
+        widget=GovTextInput(),
+        description="The kind of place, like mainstream secondary school or special school. "
+        "Do not name it if that could identify the family.",
+        validators=[
+            Optional(),
+            Length(max=svc.MAX_SETTING_LENGTH, message=svc.SETTING_TOO_LONG),
+        ],
+    )
+    may_quote = BooleanField(
+        "They agree we may quote what they said, without their name",
+        widget=GovCheckboxInput(),
+    )
+    wants_reply = BooleanField("They want to hear what happens", widget=GovCheckboxInput())
+    email = StringField(
+        "Email address",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=320, message=consent.EMAIL_INVALID)],
+    )
+    phone = StringField(
+        "Phone number for text messages",
+        widget=GovTextInput(),
+        validators=[Optional(), Length(max=40, message=consent.PHONE_INVALID)],
+    )
     idempotency_key = HiddenField()
     submit = SubmitField("Save item", widget=GovSubmitInput())
 
     def set_priority_options(self, options: list[Priority]) -> None:
         self.priorities.choices = [SelectChoice(p.id, f"{p.code}: {p.title}") for p in options]
+
+    def details(self) -> svc.ItemDetails:
+        return svc.ItemDetails(
+            text=self.text.data,
+            respondent=self.respondent.data,
+            sentiment=self.sentiment.data,
+            priorities=self.priorities.data or [],
+            age_phase=self.age_phase.data,
+            need_types=self.need_types.data or [],
+            setting=self.setting.data,
+            may_quote=bool(self.may_quote.data),
+            wants_reply=bool(self.wants_reply.data),
+            email=self.email.data,
+            phone=self.phone.data,
+        )
+
+
+class ResumeForm(BaseForm):
+    """Sign in again on the "you have been signed out" page. The names carry a prefix because
+    the item's own fields, posted alongside, include an email address too."""
+
+    email = StringField(
+        "Email address",
+        name="signin-email",
+        widget=GovTextInput(),
+        validators=[DataRequired(message="Enter your email address")],
+    )
+    password = PasswordField(
+        "Password",
+        name="signin-password",
+        widget=GovPasswordInput(),
+        validators=[DataRequired(message="Enter your password")],
+    )
+    resume = HiddenField()
+    submit = SubmitField("Sign in and save", widget=GovSubmitInput())

@@ -2,7 +2,13 @@
 
 from app.models.audit import AuditEntry, AuditEntryIsAppendOnly
 from app.models.event import Event
-from app.models.feedback import Feedback, FeedbackContact, feedback_outcome, feedback_priority
+from app.models.feedback import (
+    CaptureUpload,
+    Feedback,
+    FeedbackContact,
+    feedback_outcome,
+    feedback_priority,
+)
 from app.models.outbox import OutboxMessage
 from app.models.partnership import Partnership
 from app.models.strategy import (
@@ -21,6 +27,7 @@ __all__ = [
     "Action",
     "AuditEntry",
     "AuditEntryIsAppendOnly",
+    "CaptureUpload",
     "Event",
     "Feedback",
     "FeedbackContact",

@@ -32,6 +32,10 @@ class Event(PartnershipScoped, Timestamped, Model):
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
     )
+    # Families' own link to the event's form (/say/<token>): made when first opened, kept when
+    # closed so a printed poster works again if the link is reopened.
+    self_submission_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    self_submission_open: Mapped[bool] = mapped_column(default=False)
 
     created_by: Mapped[User | None] = relationship()
     feedback: Mapped[list[Feedback]] = relationship(back_populates="event")

@@ -49,6 +49,11 @@ class Feedback(PartnershipScoped, Timestamped, Model):
     received_on: Mapped[date]
     may_quote: Mapped[bool] = mapped_column(default=False)
     wants_reply: Mapped[bool] = mapped_column(default=False)
+    # What the person agreed to was shown in this version of the privacy notice, at this time,
+    # through this channel (a volunteer at an event, the family's own form, an import).
+    consent_notice_version: Mapped[str | None] = mapped_column(sa.String(20))
+    consent_recorded_at: Mapped[datetime | None]
+    consent_channel: Mapped[str | None] = mapped_column(sa.String(30))
     contains_personal_details: Mapped[bool] = mapped_column(default=False)
     not_for_publication: Mapped[bool] = mapped_column(default=False)
     # A safeguarding-flagged item leaves every normal queue, list and count.
@@ -101,3 +106,30 @@ class FeedbackContact(PartnershipScoped, Timestamped, Model):
     notice_version: Mapped[str | None] = mapped_column(sa.String(20))
 
     feedback: Mapped[Feedback] = relationship(back_populates="contact")
+
+
+class CaptureUpload(PartnershipScoped, Timestamped, Model):
+    """A pasted or uploaded batch of items waiting for its column mapping and confirmation.
+
+    Rows stay here, private to the person who uploaded them, until they are saved as feedback
+    or thrown away; nothing becomes feedback before the person confirms.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("event.id", ondelete="CASCADE"), index=True
+    )
+    # "paste", "csv" or "xlsx"
+    source: Mapped[str] = mapped_column(sa.String(10))
+    filename: Mapped[str | None] = mapped_column(sa.String(255))
+    # The header row as read, and every data row as a list of cell texts.
+    columns: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    rows: Mapped[list[list[str]]] = mapped_column(sa.JSON, default=list)
+    # Which column feeds which field, once the person has chosen: {"text": 2, ...}.
+    mapping: Mapped[dict[str, int]] = mapped_column(sa.JSON, default=dict)
+
+    created_by: Mapped[User | None] = relationship()
+    event: Mapped[Event | None] = relationship()

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.models.base import utcnow
 from app.public import bp, outputs
-from app.services import public_content
+from app.services import consent, public_content
 from app.services.permissions import public
 from app.services.text import slugify
 
@@ -152,6 +152,23 @@ def open_data() -> Response:
         "public/open_data.html",
         site=public_content.public_partnership(),
         outputs=outputs,
+    )
+
+
+@bp.route("/privacy-notice", defaults={"version": None})
+@bp.route("/privacy-notice/<version>")
+@public
+def privacy_notice(version: str | None) -> Response:
+    """The notice people read when they give consent; every version stays readable, because
+    each consent records the version it was given under."""
+    shown = consent.notice(version) if version else consent.CURRENT_NOTICE
+    if shown is None:
+        abort(404)
+    return _page(
+        "public/privacy_notice.html",
+        shown=shown,
+        notices=consent.NOTICES,
+        current=consent.CURRENT_NOTICE,
     )
 
 

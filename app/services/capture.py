@@ -19,15 +19,18 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Event, Feedback, Partnership, Priority, Strategy, User
+from app.models.base import utcnow
 from app.models.vocab import (
+    AgePhase,
     Channel,
     EventKind,
     FeedbackStatus,
+    NeedType,
     Respondent,
     Sentiment,
     StrategyStatus,
 )
-from app.services import audit
+from app.services import audit, consent
 from app.services.permissions import SEE_ALL_FEEDBACK, can_see_feedback
 from app.services.text import clean_text
 
@@ -69,6 +72,10 @@ TEXT_TOO_LONG = f"What they said must be {MAX_TEXT_LENGTH:,} characters or fewer
 SELECT_RESPONDENT = "Select who said it"
 SELECT_SENTIMENT = "Select whether it is working well, needs to change or an idea"
 SELECT_PRIORITIES = "Select priorities from the list"
+SELECT_AGE_PHASE = "Select an age or stage from the list"
+SELECT_NEED_TYPES = "Select types of need from the list"
+MAX_SETTING_LENGTH = 200
+SETTING_TOO_LONG = f"Setting must be {MAX_SETTING_LENGTH} characters or fewer"
 
 
 class CaptureError(ValueError):
@@ -235,20 +242,87 @@ def _resolve_priorities(
 # Feedback
 
 
-def _clean_feedback(text: str | None, respondent: str | None, sentiment: str | None) -> str:
-    cleaned = clean_text(text)
+@dataclass
+class ItemDetails:
+    """Everything about one item apart from its event, author and key.
+
+    `email`/`phone` are read only when `wants_reply` is set; they are stored apart from the
+    text, with a deletion date.
+    """
+
+    text: str | None
+    respondent: str | None
+    sentiment: str | None
+    priorities: Sequence[Priority | int] = ()
+    age_phase: str | None = None
+    need_types: Sequence[str] = ()
+    setting: str | None = None
+    may_quote: bool = False
+    wants_reply: bool = False
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class _Cleaned:
+    text: str
+    respondent: str
+    sentiment: str
+    age_phase: str | None
+    need_types: list[str]
+    setting: str | None
+    may_quote: bool
+    wants_reply: bool
+    email: str | None
+    phone: str | None
+
+
+def _clean_details(details: ItemDetails) -> _Cleaned:
+    cleaned = clean_text(details.text)
     if not cleaned:
         raise CaptureError("text", ENTER_TEXT)
     if len(cleaned) > MAX_TEXT_LENGTH:
         raise CaptureError("text", TEXT_TOO_LONG)
-    if respondent not in Respondent._value2member_map_:
+    respondent, sentiment = details.respondent, details.sentiment
+    if respondent is None or respondent not in Respondent._value2member_map_:
         raise CaptureError("respondent", SELECT_RESPONDENT)
-    if sentiment not in Sentiment._value2member_map_:
+    if sentiment is None or sentiment not in Sentiment._value2member_map_:
         raise CaptureError("sentiment", SELECT_SENTIMENT)
-    return cleaned
+    age_phase = details.age_phase or None
+    if age_phase is not None and age_phase not in AgePhase._value2member_map_:
+        raise CaptureError("age_phase", SELECT_AGE_PHASE)
+    need_types = list(dict.fromkeys(details.need_types or ()))
+    if any(n not in NeedType._value2member_map_ for n in need_types):
+        raise CaptureError("need_types", SELECT_NEED_TYPES)
+    setting = clean_text(details.setting) or None
+    if setting is not None and len(setting) > MAX_SETTING_LENGTH:
+        raise CaptureError("setting", SETTING_TOO_LONG)
+    email = phone = None
+    if details.wants_reply:
+        try:
+            email, phone = consent.clean_contact(details.email, details.phone)
+        except consent.ContactError as error:
+            raise CaptureError(error.field, error.message) from error
+    return _Cleaned(
+        text=cleaned,
+        respondent=respondent,
+        sentiment=sentiment,
+        age_phase=age_phase,
+        need_types=sorted(need_types, key=list(NeedType._value2member_map_).index),
+        setting=setting,
+        may_quote=bool(details.may_quote),
+        wants_reply=bool(details.wants_reply),
+        email=email,
+        phone=phone,
+    )
 
 
-def _valid_key(idempotency_key: str | None) -> str | None:
+def validate_details(details: ItemDetails) -> None:
+    """Raise CaptureError if the item could not be saved (used to check a batch first)."""
+    _clean_details(details)
+
+
+def valid_key(idempotency_key: str | None) -> str | None:
     if idempotency_key and _IDEMPOTENCY_KEY.match(idempotency_key):
         return idempotency_key
     return None
@@ -262,47 +336,92 @@ def find_by_idempotency_key(partnership_id: int, key: str) -> Feedback | None:
     ).first()
 
 
+# Where consent was given, when it was not given to us directly (a spreadsheet import).
+CONSENT_FROM_IMPORT = "import"
+
+
+def _record_consent(
+    item: Feedback,
+    partnership: Partnership,
+    values: _Cleaned,
+    *,
+    consent_channel: str | None = None,
+) -> None:
+    """The notice version, time and channel travel with every consent given or changed.
+
+    Consent carried in from a spreadsheet or a Forms export was given under that form's own
+    notice, not ours: it is recorded with no notice version and the channel "import".
+    """
+    imported = consent_channel == CONSENT_FROM_IMPORT
+    item.may_quote = values.may_quote
+    item.wants_reply = values.wants_reply
+    item.consent_notice_version = None if imported else consent.CURRENT_NOTICE.version
+    item.consent_recorded_at = utcnow()
+    item.consent_channel = consent_channel or item.channel
+    if values.wants_reply:
+        consent.set_contact(
+            item,
+            partnership,
+            values.email,
+            values.phone,
+            today=today(),
+            notice_version=consent.CURRENT_NOTICE.version,
+        )
+    elif item.contact is not None:
+        item.contact = None
+
+
 def record_feedback(
     event: Event,
-    user: User,
-    text: str | None,
-    respondent: str | None,
-    sentiment: str | None,
-    priorities: Sequence[Priority | int] = (),
+    user: User | None,
+    details: ItemDetails,
     idempotency_key: str | None = None,
+    *,
+    channel: str = Channel.EVENT.value,
+    consent_channel: str | None = None,
 ) -> tuple[Feedback, bool]:
     """Log one thing one person said at `event`. Returns (item, created).
 
-    A save sent twice (a double tap, a retry on a bad signal) carries the same idempotency key;
-    the second returns the first item instead of making a duplicate.
+    `user` is the volunteer who typed it, or None when a family used the event's own link.
+    A save sent twice (a double tap, a retry on a bad signal, an offline phone catching up)
+    carries the same idempotency key; the repeat returns the first item instead of making a
+    duplicate.
     """
-    if user.partnership_id != event.partnership_id:
+    if user is not None and user.partnership_id != event.partnership_id:
         raise PermissionError("A user can only log feedback in their own partnership")
-    key = _valid_key(idempotency_key)
+    key = valid_key(idempotency_key)
     if key:
         existing = find_by_idempotency_key(event.partnership_id, key)
         if existing is not None:
             return existing, False
-    cleaned = _clean_feedback(text, respondent, sentiment)
-    tagged = _resolve_priorities(event.partnership_id, priorities)
+    values = _clean_details(details)
+    tagged = _resolve_priorities(event.partnership_id, details.priorities)
+    partnership = db.session.get(Partnership, event.partnership_id)
+    assert partnership is not None
     item = Feedback(
         partnership_id=event.partnership_id,
         event_id=event.id,
-        channel=Channel.EVENT.value,
-        raw_text=cleaned,
-        respondent=respondent,
-        sentiment=sentiment,
-        received_on=event.held_on,
+        channel=channel,
+        raw_text=values.text,
+        respondent=values.respondent,
+        sentiment=values.sentiment,
+        age_phase=values.age_phase,
+        need_types=values.need_types,
+        setting=values.setting,
+        # Said at the event, or sent later through the event's own link: the day it arrived.
+        received_on=event.held_on if channel == Channel.EVENT.value else today(),
         status=FeedbackStatus.NEW.value,
-        entered_by_id=user.id,
+        entered_by_id=user.id if user else None,
         idempotency_key=key,
     )
     item.priorities = tagged
+    _record_consent(item, partnership, values, consent_channel=consent_channel)
     db.session.add(item)
     try:
         db.session.flush()
     except IntegrityError:
         # Another request with the same key won the race between our check and our insert.
+        # The whole transaction goes: callers that batch items give each its own fresh key.
         db.session.rollback()
         existing = find_by_idempotency_key(event.partnership_id, key) if key else None
         if existing is None:
@@ -311,31 +430,45 @@ def record_feedback(
     return item, True
 
 
-def update_feedback(
-    item: Feedback,
-    user: User,
-    *,
-    text: str | None,
-    respondent: str | None,
-    sentiment: str | None,
-    priorities: Sequence[Priority | int] = (),
-) -> Feedback:
+def update_feedback(item: Feedback, user: User, details: ItemDetails) -> Feedback:
     """Correct an item. Priorities already on it stay allowed, even from an older strategy."""
-    cleaned = _clean_feedback(text, respondent, sentiment)
-    tagged = _resolve_priorities(item.partnership_id, priorities, already=item.priorities)
-    changed = []
-    if item.raw_text != cleaned:
-        item.raw_text = cleaned
-        changed.append("text")
-    if item.respondent != respondent:
-        item.respondent = respondent  # type: ignore[assignment]
-        changed.append("respondent")
-    if item.sentiment != sentiment:
-        item.sentiment = sentiment  # type: ignore[assignment]
-        changed.append("sentiment")
+    values = _clean_details(details)
+    tagged = _resolve_priorities(item.partnership_id, details.priorities, already=item.priorities)
+    changed = [
+        name
+        for name, new in (
+            ("text", values.text),
+            ("respondent", values.respondent),
+            ("sentiment", values.sentiment),
+            ("age_phase", values.age_phase),
+            ("need_types", values.need_types),
+            ("setting", values.setting),
+        )
+        if getattr(item, "raw_text" if name == "text" else name) != new
+    ]
+    item.raw_text = values.text
+    item.respondent = values.respondent
+    item.sentiment = values.sentiment
+    item.age_phase = values.age_phase
+    item.need_types = values.need_types
+    item.setting = values.setting
     if {p.id for p in item.priorities} != {p.id for p in tagged}:
         item.priorities = tagged
         changed.append("priorities")
+    contact = item.contact
+    consent_changed = (
+        item.may_quote != values.may_quote
+        or item.wants_reply != values.wants_reply
+        or (
+            values.wants_reply
+            and (contact is None or (contact.email, contact.phone) != (values.email, values.phone))
+        )
+    )
+    if consent_changed:
+        partnership = db.session.get(Partnership, item.partnership_id)
+        assert partnership is not None
+        _record_consent(item, partnership, values)
+        changed.append("consent")
     if changed:
         db.session.flush()
         # Field names only: the audit log must not become a second copy of private text.

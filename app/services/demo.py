@@ -16,6 +16,7 @@ realistic autumn 2026 dates instead, writing the same fields and audit entries t
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -92,6 +93,7 @@ class DemoResult:
     password: str
     accounts: list[DemoAccount]
     created: Counter[str] = field(default_factory=Counter)
+    families_links: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -124,6 +126,12 @@ class DemoResult:
         lines.append(f"  {'-' * role_width}  {'-' * email_width}  {'-' * 20}")
         for a in self.accounts:
             lines.append(f"  {a.role:<{role_width}}  {a.email:<{email_width}}  {a.name}")
+        for token in self.families_links:
+            lines += [
+                "",
+                f"Families' own form (no sign-in): /say/{token}",
+                f"The young people's version: /say/{token}/young",
+            ]
         return "\n".join(lines)
 
 
@@ -209,7 +217,7 @@ class _Data:
 _USER_KEYS = ({"key", "email", "name", "roles"}, {"subgroups"})
 _EVENT_KEYS = (
     {"key", "name", "kind", "held_on", "adults", "young_people", "children", "created_by"},
-    {"place", "partner", "facilitators"},
+    {"place", "partner", "facilitators", "families_link"},
 )
 _THEME_KEYS = (
     {"slug", "title", "statement", "subgroup", "status", "created_by", "created_at"},
@@ -301,6 +309,11 @@ def read_demo_data(data_dir: Path = DATA_DIR) -> _Data:
             c.vocab(where, row["kind"], EventKind, "kind")
             c.when(where, row["held_on"], "held_on", date)
             c.one_of(where, row["created_by"], user_keys, "created_by")
+            link = row.get("families_link")
+            if link is not None and not (
+                isinstance(link, str) and re.fullmatch(r"[A-Za-z0-9_-]{8,64}", link)
+            ):
+                c.add(where, "families_link must be 8 to 64 letters, digits, - or _")
 
     theme_slugs = set()
     for row in data.themes:
@@ -465,6 +478,7 @@ def load_demo(data_dir: Path = DATA_DIR) -> DemoResult:
         password=data.password,
         accounts=loader.accounts,
         created=loader.created,
+        families_links=loader.families_links,
     )
 
 
@@ -523,6 +537,7 @@ class _Loader:
         self.accounts: list[DemoAccount] = []
         self.users: dict[str, User] = {}
         self.events: dict[str, Event] = {}
+        self.families_links: list[str] = []
         self.themes: dict[str, Theme] = {}
         self.theme_rows = {row["slug"]: row for row in data.themes}
         self.priorities: dict[str, Priority] = {pr.code: pr for pr in strategy.priorities}
@@ -633,11 +648,17 @@ class _Loader:
                     created_at=when,
                     updated_at=when,
                 )
+                if row.get("families_link"):
+                    # A fixed demo token, so the README can point at the families' form.
+                    event.self_submission_token = row["families_link"]
+                    event.self_submission_open = True
                 db.session.add(event)
                 db.session.flush()
                 self._record("event.created", event, row["created_by"], when)
                 self.created["events"] += 1
             self.events[row["key"]] = event
+            if event.self_submission_open and event.self_submission_token:
+                self.families_links.append(event.self_submission_token)
 
     def _themes(self) -> None:
         item_counts = Counter(row.get("theme") for row in self.data.feedback)

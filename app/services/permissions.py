@@ -10,10 +10,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort
+from flask import abort, jsonify, request, url_for
 from flask_login import current_user
 
-from app.models import Action, Event, Feedback, Theme, User
+from app.models import Action, CaptureUpload, Event, Feedback, Theme, User
 from app.models.vocab import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,8 +50,12 @@ def can(user: Any, permission: str) -> bool:
     return bool(user.roles & MATRIX[permission])
 
 
-def requires(permission: str) -> Callable[[F], F]:
-    """Guard a view: anonymous people go to sign in, a wrong role gets 403."""
+def requires(permission: str, *, signed_out: Callable[..., Any] | None = None) -> Callable[[F], F]:
+    """Guard a view: anonymous people go to sign in, a wrong role gets 403.
+
+    `signed_out` answers a POST from someone whose session ended while the form was open, so
+    a view can keep what they typed instead of losing it in the redirect to sign in.
+    """
     if permission not in MATRIX:
         raise KeyError(f"Unknown permission {permission!r}")
 
@@ -61,15 +65,36 @@ def requires(permission: str) -> Callable[[F], F]:
             from app.extensions import login_manager
 
             if not current_user.is_authenticated:
+                if wants_json():
+                    return signed_out_json()
+                if signed_out is not None and request.method == "POST":
+                    return signed_out(*args, **kwargs)
                 return login_manager.unauthorized()
             if not can(current_user, permission):
                 abort(403)
             return view(*args, **kwargs)
 
         wrapped.required_permission = permission  # type: ignore[attr-defined]
+        wrapped.keeps_typed_when_signed_out = signed_out is not None  # type: ignore[attr-defined]
         return wrapped  # type: ignore[return-value]
 
     return decorate
+
+
+def wants_json() -> bool:
+    """A script asked (the offline capture queue), not a browser tab: it needs an answer it
+    can read, never a redirect to an HTML sign-in page it would take for success."""
+    return request.is_json or request.accept_mimetypes.best == "application/json"
+
+
+def signed_out_json() -> Any:
+    """401 for a script whose session ended: it keeps its work and tells the person to sign in."""
+    from app.extensions import login_manager
+
+    response = jsonify(signed_out=True, sign_in_url=url_for(str(login_manager.login_view)))
+    response.status_code = 401
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def public(view: F) -> F:
@@ -107,6 +132,13 @@ def can_manage_event(user: User, event: Event) -> bool:
     if user.has_role(*SEE_ALL_FEEDBACK):
         return True
     return can(user, "capture") and event.created_by_id == user.id
+
+
+def can_use_upload(user: User, upload: CaptureUpload) -> bool:
+    """A pasted or uploaded batch waiting for confirmation is private to the person who made it,
+    coordinators included: it may hold what families said and, before its columns are chosen,
+    a Forms export's names and e-mail addresses."""
+    return can(user, "capture") and upload.created_by_id == user.id
 
 
 def can_respond_to_theme(user: User, theme: Theme) -> bool:

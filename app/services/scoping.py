@@ -38,6 +38,12 @@ def current_partnership() -> Partnership:
     return partnership
 
 
+def speak_for(partnership: Partnership) -> None:
+    """For a public page reached through one partnership's own link (an event's link for
+    families): the rest of the request, its masthead and its notices, are that partnership's."""
+    g.partnership = partnership
+
+
 def forget_partnership() -> None:
     """Run before each request: the cache must never outlive the request that filled it."""
     g.pop("partnership", None)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-23 16:16:59.954289
+Create Date: 2026-11-23 17:35:26.959235
 
 """
 
@@ -172,6 +172,8 @@ def upgrade():
         sa.Column("young_people_count", sa.Integer(), nullable=False),
         sa.Column("children_count", sa.Integer(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("self_submission_token", sa.String(length=64), nullable=True),
+        sa.Column("self_submission_open", sa.Boolean(), nullable=False),
         sa.Column("partnership_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
@@ -188,6 +190,7 @@ def upgrade():
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event")),
+        sa.UniqueConstraint("self_submission_token", name=op.f("uq_event_self_submission_token")),
     )
     with op.batch_alter_table("event", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_event_created_by_id"), ["created_by_id"], unique=False)
@@ -324,6 +327,48 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("user_id", "role", name=op.f("pk_user_role")),
     )
+    op.create_table(
+        "capture_upload",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("event_id", sa.Integer(), nullable=True),
+        sa.Column("source", sa.String(length=10), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=True),
+        sa.Column("columns", sa.JSON(), nullable=False),
+        sa.Column("rows", sa.JSON(), nullable=False),
+        sa.Column("mapping", sa.JSON(), nullable=False),
+        sa.Column("partnership_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_capture_upload_created_by_id_user_account"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["event.id"],
+            name=op.f("fk_capture_upload_event_id_event"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["partnership_id"],
+            ["partnership.id"],
+            name=op.f("fk_capture_upload_partnership_id_partnership"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_capture_upload")),
+    )
+    with op.batch_alter_table("capture_upload", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_capture_upload_created_by_id"), ["created_by_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_capture_upload_event_id"), ["event_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_capture_upload_partnership_id"), ["partnership_id"], unique=False
+        )
+
     op.create_table(
         "priority_subgroup",
         sa.Column("priority_id", sa.Integer(), nullable=False),
@@ -493,6 +538,9 @@ def upgrade():
         sa.Column("received_on", sa.Date(), nullable=False),
         sa.Column("may_quote", sa.Boolean(), nullable=False),
         sa.Column("wants_reply", sa.Boolean(), nullable=False),
+        sa.Column("consent_notice_version", sa.String(length=20), nullable=True),
+        sa.Column("consent_recorded_at", sa.DateTime(), nullable=True),
+        sa.Column("consent_channel", sa.String(length=30), nullable=True),
         sa.Column("contains_personal_details", sa.Boolean(), nullable=False),
         sa.Column("not_for_publication", sa.Boolean(), nullable=False),
         sa.Column("safeguarding_flag", sa.Boolean(), nullable=False),
@@ -735,6 +783,12 @@ def downgrade():
     op.drop_table("theme")
     op.drop_table("subgroup_member")
     op.drop_table("priority_subgroup")
+    with op.batch_alter_table("capture_upload", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_capture_upload_partnership_id"))
+        batch_op.drop_index(batch_op.f("ix_capture_upload_event_id"))
+        batch_op.drop_index(batch_op.f("ix_capture_upload_created_by_id"))
+
+    op.drop_table("capture_upload")
     op.drop_table("user_role")
     with op.batch_alter_table("subgroup", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subgroup_strategy_id"))
