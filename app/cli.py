@@ -1,4 +1,4 @@
-"""`flask --app wsgi ...` commands: strategy import/export, users, demo data."""
+"""`flask --app wsgi ...` commands: strategy import/export, users, demo data, retention."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from app.models.vocab import Role
 strategy_cli = AppGroup("strategy", help="Import and export a partnership's SEND strategy.")
 users_cli = AppGroup("users", help="Manage user accounts.")
 demo_cli = AppGroup("demo", help="Demo data for trying the service.")
+retention_cli = AppGroup("retention", help="Delete personal data that is no longer needed.")
 
 
 @strategy_cli.command("import")
@@ -120,6 +121,36 @@ def demo_load() -> None:
     click.echo(result.summary())
 
 
+@retention_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted, and delete nothing.")
+@click.option("--partnership", "partnership_slug", help="Only this partnership (its slug).")
+def retention_purge(dry_run: bool, partnership_slug: str | None) -> None:
+    """Delete contact details and the words of closed items whose time is up. Run it daily.
+
+    Contact details go once the contributor has been told, or after the partnership's
+    period; the words of closed items after its retention period. Counts, tags and published
+    themes stay. Safeguarding records are kept. See app/services/retention.py.
+    """
+    from app.services.retention import purge
+
+    partnerships = None
+    if partnership_slug:
+        found = db.session.scalars(
+            sa.select(Partnership).where(Partnership.slug == partnership_slug)
+        ).first()
+        if found is None:
+            _fail(f"No partnership with the slug {partnership_slug!r}")
+        assert found is not None
+        partnerships = [found]
+    result = purge(dry_run=dry_run, partnerships=partnerships)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for line in result.lines():
+        click.echo(line)
+
+
 def _fail(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
@@ -129,3 +160,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(strategy_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(retention_cli)
+
+    from app.safeguarding_cli import safeguarding_cli
+
+    app.cli.add_command(safeguarding_cli)

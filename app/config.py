@@ -37,6 +37,10 @@ class Config:
     # Which partnership the public pages show when the installation hosts several.
     PARTNERSHIP_SLUG = os.environ.get("PARTNERSHIP_SLUG", "")
     SERVICE_NAME = os.environ.get("SERVICE_NAME", "You said, we did")
+    # Where people reach the service, like https://feedback.example.gov.uk: links in e-mails
+    # written outside a request (cron) need it, and inside one it wins over the Host header,
+    # so a forged header can never point a safeguarding alert somewhere else.
+    BASE_URL = os.environ.get("BASE_URL", "").strip()
     # Behind a reverse proxy that sets X-Forwarded-For/-Proto (most hosting), trust one hop.
     TRUST_PROXY_HEADERS = os.environ.get("TRUST_PROXY_HEADERS", "") == "1"
     # memory:// counts per process; with several gunicorn workers use a shared store.
@@ -78,6 +82,8 @@ class TestConfig(DevelopmentConfig):
     PASSWORD_HASH_FAST = True
     # Tests sign in many times a minute from one address; the limit has its own test.
     RATELIMIT_ENABLED = False
+    # Services that write e-mails outside a request (tests call them directly) link here.
+    BASE_URL = "http://localhost"
 
 
 def config_from_environment() -> type[Config]:

@@ -84,6 +84,11 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # Full-text search tables are hand-written (migration 0004), not in the models:
+    # autogenerate must not offer to drop them.
+    from app.services.search import include_name
+
+    conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
 

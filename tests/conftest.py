@@ -37,6 +37,15 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {config.getoption('--db')}"
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Figures a test records with record_property("summary", ...), such as the personal-details
+    checker's precision and recall: shown at the end of every run, with xdist workers too."""
+    for report in terminalreporter.stats.get("passed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "summary":
+                terminalreporter.write_line(str(value))
+
+
 @pytest.fixture(scope="session")
 def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if request.config.getoption("--db") == "postgresql":
@@ -59,12 +68,13 @@ def migrated(database_url: str) -> str:
 
 
 def _empty_all_tables() -> None:
-    """Empty every table between tests, the one place audit_entry may lose rows.
+    """Empty every table between tests, the one place audit_entry and safeguarding_decision
+    may lose rows.
 
-    The append-only triggers (migration 0002) let this through: on PostgreSQL a setting that
-    lives only as long as this transaction; on SQLite, which has no such settings, the triggers
-    are dropped and recreated from their own stored SQL. A connection, not the session: the
-    session refuses bulk deletes of audit entries.
+    The append-only triggers (migrations 0002 and 0003) let this through: on PostgreSQL a
+    setting that lives only as long as this transaction; on SQLite, which has no such settings,
+    the triggers are dropped and recreated from their own stored SQL. A connection, not the
+    session: the session refuses bulk deletes of audit entries.
     """
     tables = list(reversed(db.metadata.sorted_tables))
     if db.engine.dialect.name == "postgresql":
@@ -93,8 +103,10 @@ def _empty_all_tables() -> None:
                     connection.execute(sa.text(sql))
 
 
+# The append-only tables: the audit log (migration 0002) and safeguarding decisions (0003).
 _SQLITE_AUDIT_TRIGGERS = sa.text(
-    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_entry'"
+    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+    " AND tbl_name IN ('audit_entry', 'safeguarding_decision')"
 )
 
 

@@ -616,6 +616,8 @@ def test_audit_log_filters_by_verb_and_object_type(client, auth, world):
 
 
 def test_audit_log_is_paginated_in_fifties(client, auth, world):
+    """Keyset pages: "Older entries" carries the last entry shown, not a page number (more
+    cases in tests/test_audit_admin.py)."""
     _entries(world, 120, "theme.published")
     _entries(world, 3, "user.roles_changed")
     auth.login(world.admin)
@@ -624,19 +626,22 @@ def test_audit_log_is_paginated_in_fifties(client, auth, world):
     page = soup_of(first)
     assert "Entries 1 to 50 of 123" in page.find("caption").get_text(" ", strip=True)
     nav = page.find("nav", class_="govuk-pagination")
-    hrefs = [a["href"] for a in nav.find_all("a")]
-    assert "/admin/audit?page=2" in hrefs
-    assert "/admin/audit?page=3" in hrefs
-    last = client.get("/admin/audit?page=3")
+    (older,) = [a["href"] for a in nav.find_all("a")]
+    assert older.startswith("/admin/audit?older=")
+    second = client.get(older)
+    assert len(_table_rows(second)) == 50
+    assert "Entries 51 to 100 of 123" in soup_of(second).find("caption").get_text(" ", strip=True)
+    hrefs = [a["href"] for a in soup_of(second).find("nav", class_="govuk-pagination")("a")]
+    assert len(hrefs) == 2
+    last = client.get(hrefs[1])
     assert len(_table_rows(last)) == 23
-    # Past the end shows the last page rather than an empty one.
-    assert len(_table_rows(client.get("/admin/audit?page=99"))) == 23
-    assert len(_table_rows(client.get("/admin/audit?page=nonsense"))) == 50
+    # A cursor that names no entry shows the first page rather than an empty one.
+    assert len(_table_rows(client.get("/admin/audit?older=999999"))) == 50
+    assert len(_table_rows(client.get("/admin/audit?older=nonsense"))) == 50
 
-    filtered = soup_of(client.get("/admin/audit?verb=theme.published&page=2"))
+    filtered = soup_of(client.get("/admin/audit?verb=theme.published"))
     hrefs = [a["href"] for a in filtered.find("nav", class_="govuk-pagination").find_all("a")]
-    assert "/admin/audit?verb=theme.published&page=3" in hrefs
-    assert "/admin/audit?verb=theme.published&page=1" in hrefs
+    assert hrefs[0].startswith("/admin/audit?verb=theme.published&older=")
 
 
 def test_audit_log_shows_only_this_partnerships_entries(client, auth, world):

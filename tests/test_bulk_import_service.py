@@ -558,3 +558,25 @@ def test_item_problems_lists_every_problem_at_once():
         "text": svc.ENTER_TEXT,
     }
     assert bulk.item_problems(ItemDetails("Fine", "child", "idea")) == {}
+
+
+@pytest.mark.parametrize(
+    "value", ["Not sure", "Not applicable", "Not bad", "No problems", "Nothing to change"]
+)
+def test_hedged_answers_are_not_guessed_as_a_kind_of_feedback(value):
+    assert bulk.parse_sentiment(value) is None
+
+
+def test_a_negated_respondent_is_not_guessed():
+    assert bulk.parse_respondent("Not a parent") is None
+    assert bulk.parse_respondent("Parent") == "parent_carer"
+
+
+def test_a_no_answer_cell_falls_back_to_the_default():
+    mapping = {"text": 0, "respondent": 1, "sentiment": 2}
+    details = bulk.read_row(
+        ["The bus was late", "Not sure", "n/a"],
+        mapping,
+        {"respondent": "parent_carer", "sentiment": "needs_change"},
+    )
+    assert (details.respondent, details.sentiment) == ("parent_carer", "needs_change")

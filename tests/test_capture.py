@@ -163,10 +163,22 @@ def test_an_empty_event_form_shows_every_error_and_saves_nothing(client, auth, w
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"adults_count": "twelve"}, "adults_count", "Enter a whole number, like 12"),
-        ({"adults_count": "--5"}, "adults_count", "Enter a whole number, like 12"),
-        ({"adults_count": "٣"}, "adults_count", "Enter a whole number, like 12"),
-        ({"children_count": "2.5"}, "children_count", "Enter a whole number, like 12"),
+        (
+            {"adults_count": "twelve"},
+            "adults_count",
+            "Number of adults must be a whole number, like 12",
+        ),
+        (
+            {"adults_count": "--5"},
+            "adults_count",
+            "Number of adults must be a whole number, like 12",
+        ),
+        ({"adults_count": "٣"}, "adults_count", "Number of adults must be a whole number, like 12"),
+        (
+            {"children_count": "2.5"},
+            "children_count",
+            "Number of children must be a whole number, like 12",
+        ),
         (
             {"young_people_count": "10001"},
             "young_people_count",
@@ -596,7 +608,7 @@ def test_an_event_edit_with_errors_changes_nothing(client, auth, world):
     )
     assert error_summary(response) == [
         "Enter the name of the event",
-        "Enter a whole number, like 12",
+        "Number of adults must be a whole number, like 12",
     ]
     assert soup(response).find(id="adults_count")["value"] == "lots"
     db.session.refresh(event)
@@ -716,7 +728,7 @@ def test_a_volunteer_sees_only_their_own_items_and_a_coordinator_sees_all(client
     auth.login(world.volunteer)
     page = client.get(f"/capture/events/{event.id}")
     body = text_of(page)
-    assert "Items you logged at this event" in body
+    assert "Items you logged or families sent" in body
     assert "Mine to see" in body
     assert "Coordinator's" not in body
     assert "A worrying disclosure" not in body

@@ -347,3 +347,37 @@ def test_the_resume_page_refuses_a_post_without_its_token(csrf_app):
     )
     assert response.status_code == 400
     assert rows() == []
+
+
+# What families send through the event's own link
+
+
+def test_the_events_volunteer_sees_what_families_sent_but_cannot_change_it(client, auth, world):
+    event = factories.make_event(world.partnership, created_by=world.volunteer)
+    other = factories.make_event(world.partnership, created_by=world.coordinator)
+    sent = factories.make_feedback(
+        world.partnership, event=event, channel="self_submission", raw_text="Sent by a parent"
+    )
+    elsewhere = factories.make_feedback(
+        world.partnership, event=other, channel="self_submission", raw_text="At another event"
+    )
+    auth.login(world.volunteer)
+    page = client.get(f"/capture/events/{event.id}")
+    assert "Sent by a parent" in text_of(page)
+    assert "sent by a family through the event's link" in text_of(page)
+    assert "1 item logged at this event" in text_of(page)
+    assert client.get(f"/capture/feedback/{sent.id}/edit").status_code == 403
+    assert client.get(f"/capture/feedback/{elsewhere.id}/edit").status_code == 404
+
+
+def test_a_bad_email_and_a_bad_phone_are_both_shown(client, auth, world):
+    event = factories.make_event(world.partnership, created_by=world.volunteer)
+    auth.login(world.volunteer)
+    response = client.post(
+        f"/capture/events/{event.id}/feedback",
+        data=item_form(wants_reply="y", email="nope", phone="123"),
+    )
+    page = soup(response)
+    assert error_for(page, "email").endswith(consent.EMAIL_INVALID)
+    assert error_for(page, "phone").endswith(consent.PHONE_INVALID)
+    assert rows() == []

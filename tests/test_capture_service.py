@@ -53,8 +53,16 @@ def test_create_event_stores_cleaned_fields_and_zero_counts(world):
             "children_count",
             "Number of children must be between 0 and 10,000",
         ),
-        ({"young_people_count": "3"}, "young_people_count", svc.ENTER_WHOLE_NUMBER),
-        ({"young_people_count": True}, "young_people_count", svc.ENTER_WHOLE_NUMBER),
+        (
+            {"young_people_count": "3"},
+            "young_people_count",
+            svc.whole_number_message("young_people_count"),
+        ),
+        (
+            {"young_people_count": True},
+            "young_people_count",
+            svc.whole_number_message("young_people_count"),
+        ),
     ],
 )
 def test_create_event_refuses_bad_fields(world, overrides, field, message):

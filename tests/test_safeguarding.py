@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from unittest import mock
 
 import pytest
 from sqlalchemy import event as sa_event
 
 from app.extensions import db
-from app.models import AuditEntry, Feedback
-from app.services import audit
-from app.services import triage as triage_service
+from app.models import Feedback
+from app.services import safeguarding
 from tests import factories
 from tests.html import soup, text_of
 
@@ -20,17 +18,8 @@ NOTE = "Possible risk at home; the coordinator has called the family."
 
 
 def flag(item: Feedback, by, note: str, at: datetime) -> Feedback:
-    """Flag through the real service, at a known time (UTC, as the audit log stores it)."""
-    record = audit.record
-
-    def record_at(*args, **kwargs) -> AuditEntry:
-        entry = record(*args, **kwargs)
-        # Still pending, so setting its time is not a change to the append-only log.
-        entry.at = at
-        return entry
-
-    with mock.patch.object(audit, "record", record_at):
-        triage_service.flag_safeguarding(item, by, note)
+    """Flag through the real service, at a known time (UTC, as it is stored)."""
+    safeguarding.flag(item, by, note, now=at)
     db.session.commit()
     return item
 
@@ -98,6 +87,7 @@ def test_the_lead_sees_every_flagged_item_newest_flag_first(client, auth, world,
             "Parent or carer",
             "24 November 2026 at 4:30pm",
             NOTE,
+            "Not opened yet",
             f"Read flagged item {flagged[0].id}",
         ],
         [
@@ -106,6 +96,7 @@ def test_the_lead_sees_every_flagged_item_newest_flag_first(client, auth, world,
             "Young person",
             "3 November 2026 at 9am",
             "Said at the drop-in table.",
+            "Not opened yet",
             f"Read flagged item {flagged[1].id}",
         ],
     ]
@@ -131,10 +122,15 @@ def test_the_lead_reads_the_item_in_full(client, auth, world, flagged):
             for row in page.select(f"#{list_id} .govuk-summary-list__row")
         }
 
-    assert summary("flag") == {
+    flag_rows = summary("flag")
+    # Reading it is what the lead came for: the page records that it was opened.
+    opened = flag_rows.pop("First opened")
+    assert opened != "Not yet" and " at " in opened
+    assert flag_rows == {
         "Flagged by": world.coordinator.name,
         "When": "24 November 2026 at 4:30pm",
         "Note": NOTE,
+        "Status": "Opened, no decision yet",
     }
     details = summary("details")
     assert details["Where"] == "Autumn coffee morning, Coffee morning, Family hub"
@@ -144,8 +140,11 @@ def test_the_lead_reads_the_item_in_full(client, auth, world, flagged):
     assert details["Logged by"] == world.volunteer.name
     back = page.select_one(".govuk-back-link")
     assert back["href"] == "/triage/safeguarding"
-    # Read-only: nothing on the page changes the item.
-    assert page.select("main form") == []
+    # The one form records a decision; nothing on the page changes the item itself.
+    assert [f["action"] for f in page.select("main form")] == [
+        f"/triage/safeguarding/{item.id}/decisions"
+    ]
+    assert "Nothing is recorded yet." in text_of(response)
 
 
 def test_flag_times_are_shown_in_uk_time(client, auth, world, event):
@@ -160,7 +159,7 @@ def test_flag_times_are_shown_in_uk_time(client, auth, world, event):
     ]
 
 
-def test_an_item_flagged_without_an_audit_entry_still_shows(client, auth, world, flagged):
+def test_an_item_flagged_without_its_time_or_flagger_still_shows(client, auth, world, flagged):
     imported = factories.make_feedback(
         world.partnership, safeguarding_flag=True, safeguarding_note="Imported with the flag"
     )
@@ -169,7 +168,7 @@ def test_an_item_flagged_without_an_audit_entry_still_shows(client, auth, world,
     assert len(listed) == 3
     assert next(r for r in listed if r[4] == "Imported with the flag")[3] == "Not recorded"
     page = soup(client.get(f"/triage/safeguarding/{imported.id}"))
-    flag_rows = [" ".join(dd.get_text(" ").split()) for dd in page.select("#flag dd")]
+    flag_rows = [" ".join(dd.get_text(" ").split()) for dd in page.select("#flag dd")][:3]
     assert flag_rows == ["Not recorded", "Not recorded", "Imported with the flag"]
 
 
@@ -247,26 +246,21 @@ def test_another_partnerships_flagged_items_are_not_found(client, auth, world, f
     assert client.get(f"/triage/safeguarding/{flagged[0].id}").status_code == 404
 
 
-def test_a_flag_from_another_partnership_audit_log_is_not_borrowed(client, auth, world, event):
-    """Who flagged an item comes only from this partnership's audit log."""
-    item = factories.make_feedback(world.partnership, event=event)
-    flag(item, world.coordinator, NOTE, datetime(2026, 11, 24, 16, 30))
+def test_a_flagger_from_another_partnership_is_never_named(client, auth, world, event):
+    """Who flagged an item is read only from this partnership's users."""
     other = factories.make_world("elsewhere")
-    stray = AuditEntry(
-        partnership_id=other.partnership.id,
-        user_id=other.coordinator.id,
-        actor=other.coordinator.email,
-        verb="feedback.safeguarding_flagged",
-        object_type="Feedback",
-        object_id=item.id,
-        at=datetime(2026, 12, 1, 9, 0),
-        details={},
+    item = factories.make_feedback(
+        world.partnership,
+        event=event,
+        safeguarding_flag=True,
+        safeguarding_note=NOTE,
+        safeguarding_flagged_at=datetime(2026, 11, 24, 16, 30),
+        safeguarding_flagged_by_id=other.coordinator.id,
     )
-    db.session.add(stray)
-    db.session.commit()
     auth.login(world.safeguarding_lead)
     page = soup(client.get(f"/triage/safeguarding/{item.id}"))
-    assert page.select("#flag dd")[0].get_text(strip=True) == world.coordinator.name
+    assert page.select("#flag dd")[0].get_text(strip=True) == "Not recorded"
+    assert other.coordinator.name not in page.get_text()
 
 
 def test_the_queue_runs_the_same_number_of_queries_for_2_and_20_items(client, auth, world):

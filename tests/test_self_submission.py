@@ -638,3 +638,13 @@ def test_one_link_is_limited_across_addresses(limited_app):
     assert len(feedback_rows()) == 4
     # Another event's link is not affected.
     assert _send(client, second, 1, ip="198.51.100.99").status_code == 302
+
+
+def test_a_link_typed_from_the_poster_works_in_any_case_and_with_a_slash(client, world):
+    event = factories.make_event(world.partnership, created_by=world.volunteer)
+    token = svc.open_link(event, world.volunteer).self_submission_token
+    db.session.commit()
+    assert re.fullmatch(r"[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}", token)
+    assert not set(token) & set("01ilo")
+    for typed in (token, token.upper(), f"{token}/", f"{token.upper()}/young/"):
+        assert client.get(f"/say/{typed}").status_code == 200, typed

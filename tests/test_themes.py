@@ -354,7 +354,7 @@ def test_voice_counts_are_distinct_items_and_events_and_skip_flagged_items(world
     one = factories.make_theme(world.partnership, feedback=[a, b, c, d])
     two = factories.make_theme(world.partnership)
     counts = svc.voice_counts(world.partnership, [one.id, two.id])
-    assert counts[one.id] == svc.VoiceCount(items=3, events=1)
+    assert counts[one.id] == svc.VoiceCount(items=3, events=1, respondents=("parent_carer",))
     assert counts[two.id] == svc.VoiceCount(items=0, events=0)
     assert svc.voice_counts(world.partnership, []) == {}
 

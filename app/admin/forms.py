@@ -20,9 +20,9 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, ValidationError
 
-from app.forms import BaseForm
+from app.forms import BaseForm, GovukDateField
 from app.models.vocab import Role
 from app.services.users import MIN_PASSWORD_LENGTH
 
@@ -116,4 +116,12 @@ class AuditFilterForm(BaseForm):
         csrf = False
 
     verb = SelectField("Action", choices=[], validate_choice=False, widget=GovSelect())
+    actor = SelectField("Who", choices=[], validate_choice=False, widget=GovSelect())
     object_type = SelectField("Object", choices=[], validate_choice=False, widget=GovSelect())
+    date_from = GovukDateField("From", what="The start date", description="For example, 27 3 2026")
+    date_to = GovukDateField("To", what="The end date", description="For example, 27 3 2026")
+
+    def validate_date_to(self, field: Any) -> None:
+        start = self.date_from.data
+        if start and field.data and field.data < start:
+            raise ValidationError("The end date must be the same as or after the start date")

@@ -143,34 +143,47 @@ def strategy() -> str:
 @requires("administer")
 def audit() -> str:
     partnership = current_partnership()
-    verbs, object_types = admin.audit_filter_options(partnership)
+    options = admin.audit_filter_options(partnership)
     form = AuditFilterForm(request.args)
     form.verb.choices = [
         SelectChoice("", "All actions"),
-        *[SelectChoice(v, admin.verb_label(v)) for v in verbs],
+        *[SelectChoice(v, admin.verb_label(v)) for v in options.verbs],
+    ]
+    form.actor.choices = [
+        SelectChoice("", "Anyone"),
+        *[SelectChoice(a.actor, a.label) for a in options.actors],
     ]
     form.object_type.choices = [
         SelectChoice("", "All objects"),
-        *[SelectChoice(t, admin.object_type_label(t)) for t in object_types],
+        *[SelectChoice(t, admin.object_type_label(t)) for t in options.object_types],
     ]
+    # A date that cannot be read is shown as an error and not used; the other filters still are.
+    dates_ok = form.validate() if request.args else True
+    actors = {a.actor for a in options.actors}
     # Only filter by values that exist, so a hand-edited URL cannot produce a confusing page.
-    verb = form.verb.data if form.verb.data in verbs else None
-    object_type = form.object_type.data if form.object_type.data in object_types else None
-    page = admin.audit_log(
-        partnership,
-        verb=verb,
-        object_type=object_type,
-        page=request.args.get("page", 1, type=int) or 1,
+    filters = admin.AuditFilters(
+        verb=form.verb.data if form.verb.data in options.verbs else None,
+        object_type=(
+            form.object_type.data if form.object_type.data in options.object_types else None
+        ),
+        actor=form.actor.data if form.actor.data in actors else None,
+        date_from=form.date_from.data if dates_ok else None,
+        date_to=form.date_to.data if dates_ok else None,
     )
-    filters = {k: v for k, v in (("verb", verb), ("object_type", object_type)) if v}
+    log = admin.audit_log(
+        partnership,
+        filters,
+        older=request.args.get("older", type=int),
+        newer=request.args.get("newer", type=int),
+    )
 
-    def page_url(number: int) -> str:
-        return url_for("admin.audit") + "?" + urlencode({**filters, "page": number})
+    def page_url(**cursor: int) -> str:
+        return url_for("admin.audit") + "?" + urlencode([*filters.query_args(), *cursor.items()])
 
     return render_template(
         "admin/audit.html",
-        filter_form=form,
-        log=page,
-        filtered=bool(filters),
+        form=form,
+        log=log,
+        filtered=filters.any,
         page_url=page_url,
     )

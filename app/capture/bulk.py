@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 
 from app.capture import bp
 from app.capture.bulk_forms import ENTER_NOTES, ColumnsForm, PasteForm, PreviewForm, UploadForm
-from app.capture.routes import _event_or_abort
+from app.capture.routes import managed_event_or_abort
 from app.config import BASE_DIR
 from app.extensions import db, login_manager
 from app.models import CaptureUpload, Event
@@ -84,7 +84,7 @@ def _repeat_or_404(event: Event, upload_id: int) -> Response:
 @bp.route("/events/<int:event_id>/paste", methods=["GET", "POST"])
 @requires("capture")
 def bulk_paste(event_id: int) -> str | Response:
-    event = _event_or_abort(event_id)
+    event = managed_event_or_abort(event_id)
     form = PasteForm()
     if form.validate_on_submit():
         items = bulk.split_pasted(form.notes.data or "", form.split.data or "auto")
@@ -124,7 +124,7 @@ def _preview_form(upload: CaptureUpload) -> PreviewForm:
 @bp.route("/events/<int:event_id>/paste/<int:upload_id>", methods=["GET", "POST"])
 @requires("capture")
 def bulk_preview(event_id: int, upload_id: int) -> str | Response:
-    event = _event_or_abort(event_id)
+    event = managed_event_or_abort(event_id)
     if request.method == "POST" and get_scoped(CaptureUpload, upload_id) is None:
         return _repeat_or_404(event, upload_id)
     upload = _upload_or_404(event, upload_id, pasted=True)
@@ -162,7 +162,7 @@ def bulk_preview(event_id: int, upload_id: int) -> str | Response:
 @bp.route("/events/<int:event_id>/import", methods=["GET", "POST"])
 @requires("capture")
 def bulk_import(event_id: int) -> str | Response:
-    event = _event_or_abort(event_id)
+    event = managed_event_or_abort(event_id)
     form = UploadForm()
     if form.validate_on_submit():
         upload_file = form.file.data
@@ -189,7 +189,7 @@ def _max_bytes() -> int:
 @bp.route("/events/<int:event_id>/import/<int:upload_id>/columns", methods=["GET", "POST"])
 @requires("capture")
 def bulk_columns(event_id: int, upload_id: int) -> str | Response:
-    event = _event_or_abort(event_id)
+    event = managed_event_or_abort(event_id)
     upload = _upload_or_404(event, upload_id, pasted=False)
     if bulk.is_mapped(upload):
         return redirect(url_for("capture.bulk_check", event_id=event.id, upload_id=upload.id))
@@ -241,7 +241,7 @@ def _checked(upload: CaptureUpload) -> tuple[list[Any], list[Any]]:
 @bp.route("/events/<int:event_id>/import/<int:upload_id>/check")
 @requires("capture")
 def bulk_check(event_id: int, upload_id: int) -> str | Response:
-    event = _event_or_abort(event_id)
+    event = managed_event_or_abort(event_id)
     upload = _upload_or_404(event, upload_id, pasted=False)
     if not bulk.is_mapped(upload):
         return redirect(url_for("capture.bulk_columns", event_id=event.id, upload_id=upload.id))
@@ -262,7 +262,7 @@ def bulk_check(event_id: int, upload_id: int) -> str | Response:
 @bp.route("/events/<int:event_id>/import/<int:upload_id>/save", methods=["POST"])
 @requires("capture")
 def bulk_save(event_id: int, upload_id: int) -> Response:
-    event = _event_or_abort(event_id)
+    event = managed_event_or_abort(event_id)
     if get_scoped(CaptureUpload, upload_id) is None:
         return _repeat_or_404(event, upload_id)
     upload = _upload_or_404(event, upload_id, pasted=False)
@@ -281,7 +281,7 @@ def bulk_save(event_id: int, upload_id: int) -> Response:
 @bp.route("/events/<int:event_id>/uploads/<int:upload_id>/cancel", methods=["POST"])
 @requires("capture")
 def bulk_cancel(event_id: int, upload_id: int) -> Response:
-    event = _event_or_abort(event_id)
+    event = managed_event_or_abort(event_id)
     upload = get_scoped(CaptureUpload, upload_id)
     if upload is None:
         # Cancelled or saved already (a second click): nothing left to throw away.

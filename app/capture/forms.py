@@ -26,7 +26,13 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional, StopValidation
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 from app.forms import BaseForm, GovukDateField, vocab_choices
 from app.models import Priority
@@ -63,7 +69,7 @@ class WholeNumberField(Field):
             return
         if not _WHOLE_NUMBER.match(raw):
             self.data = None
-            raise ValueError(svc.ENTER_WHOLE_NUMBER)
+            raise ValueError(svc.whole_number_message(self.field_key))
         self.data = int(raw)
 
     def pre_validate(self, form: Any) -> None:
@@ -183,7 +189,8 @@ class FeedbackForm(BaseForm):
     age_phase = OptionalRadioField(
         "Age or stage of the child or young person (optional)",
         widget=GovRadioInput(),
-        choices=vocab_choices(AgePhase),
+        # "Not known" lets a wrong choice be taken back; radios cannot be unticked.
+        choices=[*vocab_choices(AgePhase), SelectChoice("", "Not known")],
         invalid_choice_message=svc.SELECT_AGE_PHASE,
     )
     need_types = SelectMultipleField(
@@ -219,6 +226,23 @@ class FeedbackForm(BaseForm):
         widget=GovTextInput(),
         validators=[Optional(), Length(max=40, message=consent.PHONE_INVALID)],
     )
+
+    # Each contact field is checked on its own, so a bad email and a bad number are both
+    # shown at once; the service still decides that at least one is needed.
+    def validate_email(self, field: Field) -> None:
+        self._check_contact(field, consent.clean_email)
+
+    def validate_phone(self, field: Field) -> None:
+        self._check_contact(field, consent.clean_phone)
+
+    def _check_contact(self, field: Field, clean: Any) -> None:
+        if not self.wants_reply.data or not field.data:
+            return
+        try:
+            clean(field.data)
+        except consent.ContactError as error:
+            raise ValidationError(error.message) from error
+
     idempotency_key = HiddenField()
     submit = SubmitField("Save item", widget=GovSubmitInput())
 

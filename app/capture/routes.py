@@ -33,7 +33,7 @@ EVENTS_PER_PAGE = 25
 RESPONDENT_SESSION_KEY = "capture_respondent"
 
 
-def _event_or_abort(event_id: int) -> Event:
+def managed_event_or_abort(event_id: int) -> Event:
     """404 for ids outside the partnership; 403 for someone else's event within it."""
     event = get_scoped_or_404(Event, event_id)
     if not can_manage_event(current_user, event):
@@ -101,7 +101,7 @@ def new_event() -> str | Response:
 @bp.route("/events/<int:event_id>")
 @requires("capture")
 def event(event_id: int) -> str:
-    event = _event_or_abort(event_id)
+    event = managed_event_or_abort(event_id)
     form = FeedbackForm(
         respondent=session.get(RESPONDENT_SESSION_KEY), idempotency_key=uuid.uuid4().hex
     )
@@ -126,7 +126,7 @@ def _render_event(event: Event, form: FeedbackForm) -> str:
 @bp.route("/events/<int:event_id>/edit", methods=["GET", "POST"])
 @requires("capture")
 def edit_event(event_id: int) -> str | Response:
-    event = _event_or_abort(event_id)
+    event = managed_event_or_abort(event_id)
     form = EventForm() if request.method == "POST" else EventForm(obj=event)
     form.submit.label.text = "Save changes"
     if form.validate_on_submit():
@@ -180,7 +180,7 @@ def _add_feedback_expired(event_id: int) -> tuple[str, int]:
         return _signed_out_page(f"add:{event_id}")
     if not can(current_user, "capture"):
         abort(403)
-    event = _event_or_abort(event_id)
+    event = managed_event_or_abort(event_id)
     # Not validated: only re-shown, with a fresh token in place of the stale one.
     form = FeedbackForm()
     form.set_priority_options(svc.priority_options(current_partnership()))
@@ -191,11 +191,10 @@ def _add_feedback_expired(event_id: int) -> tuple[str, int]:
 @bp.route("/events/<int:event_id>/feedback", methods=["POST"])
 @requires("capture", signed_out=_add_feedback_signed_out)
 def add_feedback(event_id: int) -> str | Response | tuple[str, int]:
-    event = _event_or_abort(event_id)
+    event = managed_event_or_abort(event_id)
     form = FeedbackForm()
     form.set_priority_options(svc.priority_options(current_partnership()))
     return _save_new_item(event, form) or _render_event(event, form)
-    return _render_event(event, form)
 
 
 def _item_back_link(item: Feedback) -> str:
@@ -339,7 +338,7 @@ def resume() -> str | Response | tuple[str, int]:
     # The sign-in form checked the token; the item's fields come from the same post.
     form = FeedbackForm(meta={"csrf": False})
     if kind == "add":
-        event = _event_or_abort(int(raw_id))
+        event = managed_event_or_abort(int(raw_id))
         form.set_priority_options(svc.priority_options(current_partnership()))
         return _save_new_item(event, form) or _render_event(event, form)
     item = _visible_feedback_or_404(int(raw_id))

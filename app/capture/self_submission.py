@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.capture import bp
+from app.capture.routes import managed_event_or_abort
 from app.extensions import db
 from app.models import Event
 from app.services import qr
 from app.services import self_submission as svc
-from app.services.permissions import can_manage_event, requires
-from app.services.scoping import get_scoped_or_404
+from app.services.permissions import requires
 
 PANEL_ANCHOR = "self-submission"
-
-
-def _managed_event(event_id: int) -> Event:
-    """404 for ids outside the partnership; 403 for someone else's event within it."""
-    event = get_scoped_or_404(Event, event_id)
-    if not can_manage_event(current_user, event):
-        abort(403)
-    return event
 
 
 def _back_to_panel(event: Event) -> Response:
@@ -32,7 +24,7 @@ def _back_to_panel(event: Event) -> Response:
 @bp.route("/events/<int:event_id>/self-submission/open", methods=["POST"])
 @requires("capture")
 def open_self_submission(event_id: int) -> Response:
-    event = _managed_event(event_id)
+    event = managed_event_or_abort(event_id)
     reopening = event.self_submission_token is not None
     svc.open_link(event, current_user)
     db.session.commit()
@@ -46,7 +38,7 @@ def open_self_submission(event_id: int) -> Response:
 @bp.route("/events/<int:event_id>/self-submission/close", methods=["POST"])
 @requires("capture")
 def close_self_submission(event_id: int) -> Response:
-    event = _managed_event(event_id)
+    event = managed_event_or_abort(event_id)
     svc.close_link(event, current_user)
     db.session.commit()
     flash("The link is closed. Nobody can send anything through it now.", "success")
@@ -67,7 +59,7 @@ def young_poster(event_id: int) -> str | Response:
 
 def _poster(event_id: int, *, young: bool) -> str | Response:
     """A printable A4 page: the QR code, the address written out, and what to do."""
-    event = _managed_event(event_id)
+    event = managed_event_or_abort(event_id)
     if event.self_submission_token is None:
         flash("Open the link first, then print the poster.", "info")
         return _back_to_panel(event)

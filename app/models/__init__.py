@@ -11,6 +11,8 @@ from app.models.feedback import (
 )
 from app.models.outbox import OutboxMessage
 from app.models.partnership import Partnership
+from app.models.privacy import PrivateTerm, TextCheckOverride
+from app.models.safeguarding import SafeguardingDecision
 from app.models.strategy import (
     Outcome,
     Principle,
@@ -36,9 +38,12 @@ __all__ = [
     "Partnership",
     "Principle",
     "Priority",
+    "PrivateTerm",
     "ProgressUpdate",
+    "SafeguardingDecision",
     "Strategy",
     "SubGroup",
+    "TextCheckOverride",
     "Theme",
     "User",
     "UserRole",

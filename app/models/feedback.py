@@ -59,6 +59,14 @@ class Feedback(PartnershipScoped, Timestamped, Model):
     # A safeguarding-flagged item leaves every normal queue, list and count.
     safeguarding_flag: Mapped[bool] = mapped_column(default=False, index=True)
     safeguarding_note: Mapped[str | None] = mapped_column(sa.Text)
+    safeguarding_flagged_at: Mapped[datetime | None]
+    safeguarding_flagged_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    # First opened by a safeguarding lead; unopened after the partnership's set time, the
+    # alert is sent again and escalated to the partnership's safeguarding contact.
+    safeguarding_opened_at: Mapped[datetime | None]
+    safeguarding_escalated_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(sa.String(20), default=FeedbackStatus.NEW.value, index=True)
     routed_subgroup_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("subgroup.id", ondelete="SET NULL"), index=True
@@ -70,12 +78,14 @@ class Feedback(PartnershipScoped, Timestamped, Model):
         sa.ForeignKey("user_account.id", ondelete="SET NULL"), index=True
     )
     triaged_at: Mapped[datetime | None]
+    # Set when retention removed the raw text; counts, tags and themes stay.
+    raw_text_deleted_at: Mapped[datetime | None]
     # Client-generated, so a retried or double-tapped save never makes a duplicate.
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(64))
 
     event: Mapped[Event | None] = relationship(back_populates="feedback")
     theme: Mapped[Theme | None] = relationship(back_populates="feedback")
-    entered_by: Mapped[User | None] = relationship()
+    entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
     routed_subgroup: Mapped[SubGroup | None] = relationship()
     priorities: Mapped[list[Priority]] = relationship(
         secondary=feedback_priority, order_by="Priority.position"
@@ -104,6 +114,8 @@ class FeedbackContact(PartnershipScoped, Timestamped, Model):
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     delete_after: Mapped[date]
     notice_version: Mapped[str | None] = mapped_column(sa.String(20))
+    # When the contributor was sent the last message they asked for: then the row can go.
+    told_at: Mapped[datetime | None]
 
     feedback: Mapped[Feedback] = relationship(back_populates="contact")
 

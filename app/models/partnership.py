@@ -29,6 +29,10 @@ class Partnership(Timestamped, Model):
     response_promise_days: Mapped[int] = mapped_column(default=42)
     contact_retention_days: Mapped[int] = mapped_column(default=365)
     safeguarding_contact_email: Mapped[str | None] = mapped_column(sa.String(320))
+    # An unopened safeguarding alert is sent again and escalated after this many hours.
+    safeguarding_escalation_hours: Mapped[int] = mapped_column(default=24)
+    # Raw text of closed items is deleted after this many months (counts and tags stay).
+    raw_text_retention_months: Mapped[int] = mapped_column(default=24)
     # Four eyes on publishing: the approver may not be the author unless this is relaxed.
     allow_self_approval: Mapped[bool] = mapped_column(default=False)
     settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

@@ -233,3 +233,39 @@ class OutboxStatus(Labelled):
     @classmethod
     def _labels(cls) -> dict[str, str]:
         return {"pending": "Waiting to send", "sent": "Sent", "dead": "Failed"}
+
+
+class SafeguardingOutcome(Labelled):
+    """What the safeguarding lead did about a flagged item."""
+
+    REFERRAL_MADE = "referral_made"
+    ADVICE_GIVEN = "advice_given"
+    NO_FURTHER_ACTION = "no_further_action"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "referral_made": "Referral made",
+            "advice_given": "Advice given",
+            "no_further_action": "No further action",
+        }
+
+
+class PrivateTermKind(Labelled):
+    """Words the partnership adds to the personal-details checker."""
+
+    SCHOOL = "school"
+    SETTING = "setting"
+    PERSON = "person"
+    PLACE = "place"
+    OTHER = "other"
+
+    @classmethod
+    def _labels(cls) -> dict[str, str]:
+        return {
+            "school": "School",
+            "setting": "Setting or service",
+            "person": "Person (staff or other)",
+            "place": "Place",
+            "other": "Other",
+        }

@@ -168,16 +168,6 @@ class YoungSayForm(_SayFields):
             ),
         ],
     )
-    respondent = RadioField(
-        "How old are you?",
-        widget=GovRadioInput(),
-        choices=[
-            SelectChoice("child", "I am under 16"),
-            SelectChoice("young_person", "I am 16 or older"),
-            SelectChoice("other", "Someone else"),
-        ],
-        invalid_choice_message="Choose how old you are",
-    )
     sentiment = RadioField(
         "How do you feel about it?",
         widget=GovRadioInput(),
@@ -187,6 +177,16 @@ class YoungSayForm(_SayFields):
             SelectChoice("idea", "I have an idea"),
         ],
         invalid_choice_message="Choose how you feel about it",
+    )
+    respondent = RadioField(
+        "How old are you?",
+        widget=GovRadioInput(),
+        choices=[
+            SelectChoice("child", "I am under 16"),
+            SelectChoice("young_person", "I am 16 or older"),
+            SelectChoice("other", "I am not a young person"),
+        ],
+        invalid_choice_message="Choose how old you are",
     )
     may_quote = BooleanField("Yes, you can use my words", widget=GovCheckboxInput())
     wants_reply = BooleanField("Yes, I want to know what happens", widget=GovCheckboxInput())

@@ -161,7 +161,7 @@ def _thanks(token: str, young: bool) -> str:
     )
 
 
-@bp.route("/<token>", methods=["GET", "POST"])
+@bp.route("/<token>", methods=["GET", "POST"], strict_slashes=False)
 @public
 @csrf.exempt
 @_per_address
@@ -170,7 +170,7 @@ def form(token: str) -> str | Response | tuple[str, int]:
     return _say(token, young=False)
 
 
-@bp.route("/<token>/young", methods=["GET", "POST"])
+@bp.route("/<token>/young", methods=["GET", "POST"], strict_slashes=False)
 @public
 @csrf.exempt
 @_per_address

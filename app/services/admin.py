@@ -5,12 +5,11 @@ Plain functions over models. They add to the session and never commit: the view 
 
 from __future__ import annotations
 
-import math
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -269,6 +268,10 @@ VERB_LABELS: dict[str, str] = {
     "theme.updated": "Theme changed",
     "theme.published": "Theme published",
     "theme.withdrawn": "Theme withdrawn from the public pages",
+    "theme.items_moved": "Feedback items moved to another theme",
+    "theme.split": "Theme split: some items taken into a new theme",
+    "theme.merged": "Another theme merged into this one",
+    "theme.merged_into": "Theme merged into another",
     "action.created": "Action created",
     "action.updated": "Action changed",
     "action.published": "Action published",
@@ -278,7 +281,15 @@ VERB_LABELS: dict[str, str] = {
     "feedback.changed": "Feedback item corrected",
     "feedback.imported": "Feedback items pasted or imported",
     "feedback.redacted": "Feedback item reworded to remove personal details",
+    "feedback.triaged": "Feedback item tagged or routed",
+    "feedback.themed": "Feedback item added to a theme",
+    "text_check.overridden": "Personal-details check overridden for a text",
+    "private_term.added": "Word added to the personal-details check",
+    "private_term.deleted": "Word taken off the personal-details check",
     "feedback.safeguarding_flagged": "Item flagged as a safeguarding concern",
+    "feedback.safeguarding_opened": "Flagged item first opened by a safeguarding lead",
+    "feedback.safeguarding_escalated": "Unopened safeguarding alert sent again and escalated",
+    "feedback.safeguarding_decision_recorded": "Safeguarding decision recorded",
     "event.created": "Event added",
     "event.changed": "Event details changed",
     "self_submission.opened": "Link for families opened",
@@ -290,6 +301,11 @@ VERB_LABELS: dict[str, str] = {
     "user.deactivated": "User account deactivated",
     "user.reactivated": "User account reactivated",
     "strategy.imported": "Strategy imported",
+    "retention.contacts_deleted": "Contact details deleted by the daily retention purge",
+    "retention.raw_text_deleted": "Words of closed items deleted by the daily retention purge",
+    "subject_access.searched": "Contact's details looked up (subject access)",
+    "subject_access.exported": "Contact's details exported (subject access)",
+    "subject_access.erased": "Contact's details erased",
 }
 
 OBJECT_LABELS: dict[str, str] = {
@@ -343,6 +359,26 @@ _DETAIL_LABELS: dict[str, str] = {
     "partnership_created": "New partnership",
     "counts": "Contents",
     "archived": "Strategies archived",
+    "subject": "Reference",
+    "searched_by": "Looked up by",
+    "format": "Format",
+    "contacts": "Contact records",
+    "told": "Contributor told what happened",
+    "expired": "Past their deletion date",
+    "mentions": "Other items mentioning them",
+    "messages": "Messages to them",
+    "reworded_deleted": "Reworded text deleted too",
+    "reworded_kept": "Reworded text kept (quoted on a public page)",
+    "months": "Retention period (months)",
+    "feedback_ids": "Feedback items",
+    "action_ids": "Actions",
+    "actions_back_to_draft": "Published actions back to waiting for approval",
+    "priorities_added": "Priorities added",
+    "priorities_not_added": "Priorities not added (published theme)",
+    "merged_theme_id": "Merged theme",
+    "into_title": "Merged into",
+    "into_slug": "Merged into (page address ending)",
+    "outcome": "What happened to it",
 }
 
 # Where a key means something different for one verb.
@@ -355,6 +391,9 @@ _VERB_DETAIL_LABELS: dict[str, dict[str, str]] = {
     },
     "user.subgroups_changed": {"before": "Sub-groups before", "after": "Sub-groups after"},
     "strategy.imported": {"changes": "Rows"},
+    "theme.items_moved": {"theme_id": "Moved to theme", "title": "Moved to"},
+    "theme.split": {"theme_id": "New theme", "title": "New theme's title"},
+    "theme.merged_into": {"theme_id": "Merged into theme"},
 }
 
 # Which vocabulary (app.templating.label) a detail's values come from.
@@ -452,6 +491,10 @@ class AuditRow:
     action: str
     object: str
     details: tuple[AuditDetail, ...]
+
+    @property
+    def who(self) -> str:
+        return actor_label(self.entry.actor)
 
 
 def _shorten(text: str, limit: int = _DETAIL_MAX) -> str:
@@ -606,13 +649,129 @@ def _subgroup_ids(entries: Iterable[AuditEntry]) -> set[int]:
     return ids
 
 
+# Who made automatic entries (the daily retention purge, imports from the command line).
+SYSTEM_ACTOR = "system"
+SYSTEM_ACTOR_LABEL = "The system (automatic)"
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What the audit page is narrowed to; every part optional. Dates are UTC days, as shown."""
+
+    verb: str | None = None
+    object_type: str | None = None
+    actor: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @property
+    def any(self) -> bool:
+        return any(
+            v is not None
+            for v in (self.verb, self.object_type, self.actor, self.date_from, self.date_to)
+        )
+
+    def criteria(self) -> list[sa.ColumnElement[bool]]:
+        found: list[sa.ColumnElement[bool]] = []
+        if self.verb:
+            found.append(AuditEntry.verb == self.verb)
+        if self.object_type:
+            found.append(AuditEntry.object_type == self.object_type)
+        if self.actor:
+            found.append(AuditEntry.actor == self.actor)
+        if self.date_from:
+            found.append(AuditEntry.at >= datetime.combine(self.date_from, time.min))
+        if self.date_to:
+            # The whole of the last day: before midnight at its end.
+            found.append(
+                AuditEntry.at < datetime.combine(self.date_to + timedelta(days=1), time.min)
+            )
+        return found
+
+    def query_args(self) -> list[tuple[str, str]]:
+        """The filters as the GET form sends them, for links that keep them (dates as three
+        boxes: day, month, year)."""
+        args: list[tuple[str, str]] = []
+        for name in ("verb", "actor", "object_type"):
+            value = getattr(self, name)
+            if value:
+                args.append((name, value))
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value:
+                args += [(name, str(value.day)), (name, str(value.month)), (name, str(value.year))]
+        return args
+
+
+@dataclass(frozen=True)
+class AuditActor:
+    actor: str
+    label: str
+
+
+@dataclass(frozen=True)
+class AuditFilterOptions:
+    """The values that occur in this partnership's log, for the filters, in the order shown."""
+
+    verbs: list[str]
+    object_types: list[str]
+    actors: list[AuditActor]
+
+
+def actor_label(actor: str, names: Mapping[str, str] | None = None) -> str:
+    if actor == SYSTEM_ACTOR:
+        return SYSTEM_ACTOR_LABEL
+    name = (names or {}).get(actor.lower())
+    return f"{name} ({actor})" if name else actor
+
+
+def audit_filter_options(partnership: Partnership) -> AuditFilterOptions:
+    def distinct(column: Any) -> list[str]:
+        return list(
+            db.session.scalars(
+                sa.select(column)
+                .where(AuditEntry.partnership_id == partnership.id)
+                .distinct()
+                .order_by(column)
+            )
+        )
+
+    verbs, types, actors = (
+        distinct(AuditEntry.verb),
+        distinct(AuditEntry.object_type),
+        distinct(AuditEntry.actor),
+    )
+    # Entries keep the e-mail address the person had; the name is today's, from their account.
+    names = {
+        email.lower(): name
+        for email, name in db.session.execute(
+            scoped(User, partnership=partnership).with_only_columns(User.email, User.name)
+        )
+    }
+    people = sorted(
+        (AuditActor(a, actor_label(a, names)) for a in actors),
+        key=lambda a: (a.actor == SYSTEM_ACTOR, a.label.lower()),
+    )
+    return AuditFilterOptions(
+        verbs=sorted(verbs, key=verb_label),
+        object_types=sorted(types, key=object_type_label),
+        actors=people,
+    )
+
+
 @dataclass(frozen=True)
 class AuditPage:
+    """One page of the log, newest first, reached by keyset cursors rather than page numbers:
+    an entry written while someone reads never shifts what the next page shows."""
+
     entries: list[AuditEntry]
+    # Entries matching the filters, and the position of this page's first one among them.
     total: int
-    page: int
-    pages: int
+    first_number: int
     per_page: int
+    # Entry ids to pass as ?newer= and ?older= for the neighbouring pages; None at either end.
+    newer_cursor: int | None
+    older_cursor: int | None
     # Codes of the sub-groups the entries mention, by id.
     subgroup_codes: dict[int, str] = field(default_factory=dict)
 
@@ -621,57 +780,92 @@ class AuditPage:
         return [describe_entry(e, self.subgroup_codes) for e in self.entries]
 
     @property
-    def first_number(self) -> int:
-        return (self.page - 1) * self.per_page + 1 if self.total else 0
+    def last_number(self) -> int:
+        return self.first_number + len(self.entries) - 1 if self.entries else 0
 
     @property
-    def last_number(self) -> int:
-        return min(self.page * self.per_page, self.total)
+    def is_whole_log(self) -> bool:
+        """Everything that matches fits on this one page."""
+        return self.newer_cursor is None and self.older_cursor is None
 
 
-def audit_filter_options(partnership: Partnership) -> tuple[list[str], list[str]]:
-    """The verbs and object types that occur in this partnership's log, for the filters.
+_NEWEST_FIRST = (AuditEntry.at.desc(), AuditEntry.id.desc())
+_OLDEST_FIRST = (AuditEntry.at.asc(), AuditEntry.id.asc())
 
-    Codes, sorted by the words the filters show them as (verb_label, object_type_label).
-    """
-    verbs = db.session.scalars(
-        sa.select(AuditEntry.verb)
-        .where(AuditEntry.partnership_id == partnership.id)
-        .distinct()
-        .order_by(AuditEntry.verb)
-    ).all()
-    types = db.session.scalars(
-        sa.select(AuditEntry.object_type)
-        .where(AuditEntry.partnership_id == partnership.id)
-        .distinct()
-        .order_by(AuditEntry.object_type)
-    ).all()
-    return sorted(verbs, key=verb_label), sorted(types, key=object_type_label)
+
+def _newer_than(at: datetime, entry_id: int) -> sa.ColumnElement[bool]:
+    return sa.or_(AuditEntry.at > at, sa.and_(AuditEntry.at == at, AuditEntry.id > entry_id))
+
+
+def _older_than(at: datetime, entry_id: int) -> sa.ColumnElement[bool]:
+    return sa.or_(AuditEntry.at < at, sa.and_(AuditEntry.at == at, AuditEntry.id < entry_id))
+
+
+def _count(stmt: sa.Select) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+
+
+def _exists(stmt: sa.Select) -> bool:
+    return db.session.scalar(sa.select(stmt.exists())) or False
 
 
 def audit_log(
     partnership: Partnership,
+    filters: AuditFilters | None = None,
     *,
-    verb: str | None = None,
-    object_type: str | None = None,
-    page: int = 1,
+    older: int | None = None,
+    newer: int | None = None,
     per_page: int = AUDIT_PAGE_SIZE,
 ) -> AuditPage:
-    """One page of the log, newest first. A page past the end shows the last page."""
-    criteria = []
-    if verb:
-        criteria.append(AuditEntry.verb == verb)
-    if object_type:
-        criteria.append(AuditEntry.object_type == object_type)
-    base = scoped(AuditEntry, *criteria, partnership=partnership)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
-    entries = db.session.scalars(
-        base.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
+    """One page of the log, newest first.
+
+    `older` (an entry id) asks for the entries after it in the list, `newer` for those before
+    it. An unknown cursor, or one past either end, shows the nearest full page instead of an
+    empty one.
+    """
+    filters = filters or AuditFilters()
+    base = scoped(AuditEntry, *filters.criteria(), partnership=partnership)
+    total = _count(base)
+    cursor_id = older if older is not None else newer
+    anchor = None
+    if cursor_id is not None:
+        # Scoped: another partnership's entry is no cursor here.
+        anchor = db.session.execute(
+            scoped(
+                AuditEntry, AuditEntry.id == cursor_id, partnership=partnership
+            ).with_only_columns(AuditEntry.at, AuditEntry.id)
+        ).first()
+
+    def newest(stmt: sa.Select) -> list[AuditEntry]:
+        return list(db.session.scalars(stmt.order_by(*_NEWEST_FIRST).limit(per_page)))
+
+    def oldest(stmt: sa.Select) -> list[AuditEntry]:
+        return list(
+            reversed(db.session.scalars(stmt.order_by(*_OLDEST_FIRST).limit(per_page)).all())
+        )
+
+    entries: list[AuditEntry] = []
+    if anchor is not None and older is not None:
+        entries = newest(base.where(_older_than(*anchor)))
+        if not entries:
+            entries = oldest(base)
+    elif anchor is not None:
+        entries = oldest(base.where(_newer_than(*anchor)))
+        if len(entries) < per_page:
+            # Near the top, a short page would repeat some of the first page: show the first.
+            entries = newest(base)
+    else:
+        entries = newest(base)
+
+    newer_cursor = older_cursor = None
+    first_number = 0
+    if entries:
+        top, bottom = entries[0], entries[-1]
+        newer_count = _count(base.where(_newer_than(top.at, top.id)))
+        first_number = newer_count + 1
+        newer_cursor = top.id if newer_count else None
+        older_cursor = bottom.id if _exists(base.where(_older_than(bottom.at, bottom.id))) else None
+
     ids = _subgroup_ids(entries)
     # One query for the page, and scoped: another partnership's sub-group stays a number.
     codes: dict[int, str] = {}
@@ -682,4 +876,12 @@ def audit_log(
             )
         )
         codes = {sg_id: code for sg_id, code in rows}
-    return AuditPage(list(entries), total, page, pages, per_page, codes)
+    return AuditPage(
+        entries=entries,
+        total=total,
+        first_number=first_number,
+        per_page=per_page,
+        newer_cursor=newer_cursor,
+        older_cursor=older_cursor,
+        subgroup_codes=codes,
+    )

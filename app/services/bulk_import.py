@@ -500,6 +500,11 @@ _SENTIMENT_WORDS = {
     "compliment": "working_well",
     "+": "working_well",
     "negative": "needs_change",
+    "not working well": "needs_change",
+    "not working": "needs_change",
+    "not good": "needs_change",
+    "not ok": "needs_change",
+    "not okay": "needs_change",
     "bad": "needs_change",
     "needs to change": "needs_change",
     "needs change": "needs_change",
@@ -517,7 +522,7 @@ _SENTIMENT_WORDS = {
 _SENTIMENT_KEYWORDS = (
     (("idea", "suggest"), "idea"),
     (
-        ("not", "change", "negative", "bad", "concern", "complain", "improv", "problem", "poor"),
+        ("change", "negative", "bad", "concern", "complain", "improv", "problem", "poor"),
         "needs_change",
     ),
     (("well", "good", "positive", "great", "praise", "happy", "compliment"), "working_well"),
@@ -548,8 +553,27 @@ def _vocab_lookup(vocabulary: Any, normal: str) -> str | None:
     return None
 
 
+# Words that turn a guess around ("not a parent", "nothing to change"): better to ask.
+_HEDGES = ("not", "no", "nothing", "none", "don t", "dont", "never", "unsure", "maybe")
+# Answers that say nothing; treated as a blank cell, so the default or a row problem applies.
+_NO_ANSWER = {
+    "not sure",
+    "n a",
+    "na",
+    "don t know",
+    "dont know",
+    "unknown",
+    "prefer not to say",
+    "not applicable",
+    "none",
+    "not known",
+}
+
+
 def _by_keywords(normal: str, rules: Sequence[tuple[tuple[str, ...], str]]) -> str | None:
     padded = f" {normal} "
+    if any(f" {hedge} " in padded for hedge in _HEDGES):
+        return None
     for words, value in rules:
         if any(f" {w}" in padded for w in words):
             return value
@@ -609,7 +633,11 @@ def _cell(row: Sequence[str], mapping: dict[str, int], field: str) -> str:
     index = mapping.get(field)
     if index is None or index >= len(row):
         return ""
-    return (row[index] or "").strip()
+    value = (row[index] or "").strip()
+    # "Not sure" says nothing about who or what: as good as blank, except as what they said.
+    if field != "text" and _normal(value) in _NO_ANSWER:
+        return ""
+    return value
 
 
 def read_row(

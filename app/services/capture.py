@@ -66,7 +66,12 @@ SELECT_KIND = "Select what kind of event it was"
 ENTER_DATE = "Enter the date of the event"
 DATE_IN_FUTURE = "The date of the event must be today or in the past"
 ENTER_PLACE = "Enter where the event took place"
-ENTER_WHOLE_NUMBER = "Enter a whole number, like 12"
+
+
+def whole_number_message(field: str) -> str:
+    return f"Number of {HEADCOUNT_LABELS[field]} must be a whole number, like 12"
+
+
 ENTER_TEXT = "Enter what they said"
 TEXT_TOO_LONG = f"What they said must be {MAX_TEXT_LENGTH:,} characters or fewer"
 SELECT_RESPONDENT = "Select who said it"
@@ -139,7 +144,7 @@ def _clean_event_fields(fields: dict[str, Any]) -> dict[str, Any]:
             if value is None:
                 value = 0
             if isinstance(value, bool) or not isinstance(value, int):
-                raise CaptureError(field, ENTER_WHOLE_NUMBER)
+                raise CaptureError(field, whole_number_message(field))
             if not 0 <= value <= MAX_HEADCOUNT:
                 raise CaptureError(field, headcount_range_message(field))
             cleaned[field] = value
@@ -552,7 +557,8 @@ def item_count(event: Event) -> int:
 
 
 def items_for(event: Event, user: User) -> list[Feedback]:
-    """Items at the event this person may read: their own, or all for coordinators and admins."""
+    """Items at the event this person may read: their own and those sent through the event's
+    link, or all for coordinators and admins."""
     stmt = (
         sa.select(Feedback)
         .where(
@@ -569,5 +575,16 @@ def items_for(event: Event, user: User) -> list[Feedback]:
         .order_by(Feedback.id.desc())
     )
     if not user.has_role(*SEE_ALL_FEEDBACK):
-        stmt = stmt.where(Feedback.entered_by_id == user.id)
+        # Their own items, and what families sent through the event's own link: the event is
+        # theirs, so those come to them as they would to a volunteer holding a clipboard.
+        visible = Feedback.entered_by_id == user.id
+        if event.created_by_id == user.id:
+            visible = sa.or_(
+                visible,
+                sa.and_(
+                    Feedback.channel == Channel.SELF_SUBMISSION.value,
+                    Feedback.entered_by_id.is_(None),
+                ),
+            )
+        stmt = stmt.where(visible)
     return [item for item in db.session.scalars(stmt).all() if can_see_feedback(user, item)]

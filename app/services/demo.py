@@ -929,7 +929,12 @@ class _Loader:
         if item.redacted_text:
             self._record("feedback.redacted", item, "coordinator", triaged_at, change="added")
         if item.safeguarding_flag:
-            # Flagged by the coordinator the day it was heard; the entry never holds the words.
+            # Flagged by the coordinator the day it was heard, and read by the safeguarding
+            # lead the next morning: the demo has no alert left to escalate.
+            item.safeguarding_flagged_at = _at(event.held_on, 16, 30)
+            item.safeguarding_flagged_by_id = self._user_id("coordinator")
+            item.safeguarding_opened_at = _at(event.held_on + timedelta(days=1), 9, 15)
+            # The entry never holds the words.
             self._record(
                 "feedback.safeguarding_flagged",
                 item,

@@ -116,7 +116,17 @@ def can_see_feedback(user: User, item: Feedback) -> bool:
         owners = {item.routed_subgroup_id, item.theme.subgroup_id if item.theme else None}
         if owners & _subgroup_ids(user):
             return True
-    return user.has_role(R.VOLUNTEER, R.SUBGROUP_LEAD) and item.entered_by_id == user.id
+    if not user.has_role(R.VOLUNTEER, R.SUBGROUP_LEAD):
+        return False
+    if item.entered_by_id == user.id:
+        return True
+    # A family's words sent through the event's own link reach whoever runs the event.
+    return (
+        item.entered_by_id is None
+        and item.channel == "self_submission"
+        and item.event is not None
+        and item.event.created_by_id == user.id
+    )
 
 
 def can_edit_feedback(user: User, item: Feedback) -> bool:

@@ -6,7 +6,10 @@ Rules (DESIGN.md sections 4-6):
 - a theme needs a statement and an owning sub-group; it may be published with no actions;
 - an action is public only under a published theme, so approving publishes the theme too;
 - a theme holding any safeguarding-flagged feedback is never published;
-- withdrawing needs a reason; a withdrawn theme can be approved again.
+- withdrawing needs a reason; a withdrawn theme can be approved again;
+- every text about to become public passes the personal-details check, or a coordinator has
+  overridden the check for that exact text with a written reason (a changed text is checked
+  afresh).
 """
 
 from __future__ import annotations
@@ -21,10 +24,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Action, AuditEntry, Feedback, Partnership, ProgressUpdate, Theme, User
+from app.models import (
+    Action,
+    AuditEntry,
+    Feedback,
+    Partnership,
+    ProgressUpdate,
+    TextCheckOverride,
+    Theme,
+    User,
+)
 from app.models.base import utcnow
 from app.models.vocab import FeedbackStatus, Publication
-from app.services import audit, permissions
+from app.services import audit, permissions, personal_details
 from app.services.actions import apply_update_status
 from app.services.scoping import scoped
 from app.services.text import clean_text
@@ -165,7 +177,172 @@ def _has_safeguarding_feedback(theme: Theme) -> bool:
     )
 
 
-def problems(theme: Theme, user: User, pending: Pending | None = None) -> list[str]:
+# --- the personal-details check on what is about to become public ---------------------------
+
+OVERRIDE_REASON_MAX_LENGTH = 2000
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class TextCheck:
+    """One text about to become public, what the checker found in it, and any override."""
+
+    obj: Publishable
+    field: str
+    # What the text is, to go mid-sentence: "the theme title", "the progress update".
+    label: str
+    text: str
+    findings: list[personal_details.Finding]
+    override: TextCheckOverride | None = None
+
+    @property
+    def object_type(self) -> str:
+        return type(self.obj).__name__
+
+    @property
+    def key(self) -> str:
+        """Names the text in a page: "theme-3-statement", "progressupdate-12-text"."""
+        return f"{self.object_type.lower()}-{self.obj.id}-{self.field}"
+
+    @property
+    def sha256(self) -> str:
+        return text_sha256(self.text)
+
+    @property
+    def blocking(self) -> bool:
+        return bool(self.findings) and self.override is None
+
+    @property
+    def summary(self) -> str:
+        return personal_details.summary_text(self.findings)
+
+
+def _public_texts(pending: Pending) -> list[tuple[Publishable, str, str, str]]:
+    """(object, field, label, text) for every text approving would make public.
+
+    A published theme's wording cannot change without withdrawing it, so it is checked only
+    when it is about to go out. Nothing in the app publishes a quote of feedback yet; when
+    something does, its text belongs in this list.
+    """
+    texts: list[tuple[Publishable, str, str, str]] = []
+    theme = pending.theme
+    if pending.theme_text:
+        texts.append((theme, "title", "theme title", theme.title))
+        texts.append((theme, "statement", "“You said” statement", theme.statement))
+        if theme.easy_read and theme.easy_read.strip():
+            texts.append((theme, "easy_read", "easy read version", theme.easy_read))
+    for action in sorted(pending.actions, key=lambda a: a.id or 0):
+        texts.append((action, "text", "action", action.text))
+        if action.reason and action.reason.strip():
+            texts.append((action, "reason", "reason we can't", action.reason))
+    for update in pending.updates:
+        texts.append((update, "text", "progress update", update.text))
+    return texts
+
+
+def text_checks(pending: Pending) -> list[TextCheck]:
+    """The personal-details check of every text approving would publish, in page order.
+
+    One query for the partnership's private terms and one for the overrides, however many
+    texts there are.
+    """
+    partnership = _partnership(pending.theme)
+    checker = personal_details.checker_for(partnership)
+    checks = [
+        TextCheck(obj, field, label, text, checker.find(text))
+        for obj, field, label, text in _public_texts(pending)
+    ]
+    flagged = [c for c in checks if c.findings]
+    if flagged:
+        overrides = db.session.scalars(
+            sa.select(TextCheckOverride)
+            .options(selectinload(TextCheckOverride.created_by))
+            .where(
+                TextCheckOverride.partnership_id == partnership.id,
+                TextCheckOverride.text_sha256.in_({c.sha256 for c in flagged}),
+            )
+        )
+        by_key = {(o.object_type, o.object_id, o.field, o.text_sha256): o for o in overrides}
+        for check in flagged:
+            check.override = by_key.get(
+                (check.object_type, check.obj.id, check.field, check.sha256)
+            )
+    return checks
+
+
+def _checks_message(blocking: list[TextCheck]) -> str:
+    n = len(blocking)
+    which = "a text" if n == 1 else f"{n} texts"
+    return (
+        f"The personal-details check found something that could identify someone in {which} "
+        "waiting for approval. Change the wording, or override the check for that text with "
+        "a reason."
+    )
+
+
+def override_check(
+    theme: Theme, user: User, *, key: str, seen_sha256: str | None, reason: str | None
+) -> TextCheckOverride:
+    """Let one exact text be published despite the checker's findings, for a written reason.
+
+    `seen_sha256` is the hash of the text the coordinator was shown: a text changed since is
+    refused with PendingChanged, so an override never covers words nobody read.
+    """
+    if not permissions.can(user, "publish"):
+        raise PublishingError("You do not have permission to override the check.")
+    checks = {c.key: c for c in text_checks(pending_for(theme))}
+    check = checks.get(key)
+    if check is None:
+        raise PublishingError("That text is no longer waiting for approval.")
+    if seen_sha256 != check.sha256:
+        raise PendingChanged()
+    if not check.findings:
+        raise PublishingError(
+            "The check found nothing in that text, so there is nothing to override."
+        )
+    why = clean_text(reason)
+    if not why:
+        raise PublishingError("Enter why this text is safe to publish as it is", field="reason")
+    if len(why) > OVERRIDE_REASON_MAX_LENGTH:
+        raise PublishingError(
+            f"The reason must be {OVERRIDE_REASON_MAX_LENGTH:,} characters or fewer",
+            field="reason",
+        )
+    if check.override is not None:
+        return check.override
+    override = TextCheckOverride(
+        partnership_id=theme.partnership_id,
+        object_type=check.object_type,
+        object_id=check.obj.id,
+        field=check.field,
+        text_sha256=check.sha256,
+        reason=why,
+        created_by_id=user.id,
+    )
+    db.session.add(override)
+    # The entry says what kinds of detail were found and why they may stand, never the words.
+    audit.record(
+        "text_check.overridden",
+        check.obj,
+        user=user,
+        theme_id=theme.id,
+        which_text=check.label,
+        found=check.summary,
+        reason=why,
+    )
+    db.session.flush()
+    return override
+
+
+def problems(
+    theme: Theme,
+    user: User,
+    pending: Pending | None = None,
+    checks: list[TextCheck] | None = None,
+) -> list[str]:
     """Why this person cannot approve this theme now; empty when they can."""
     pending = pending or pending_for(theme)
     found: list[str] = []
@@ -182,6 +359,9 @@ def problems(theme: Theme, user: User, pending: Pending | None = None) -> list[s
         )
     if not pending.anything:
         found.append("There is nothing on this theme waiting for approval.")
+    blocking = [c for c in (checks if checks is not None else text_checks(pending)) if c.blocking]
+    if blocking:
+        found.append(_checks_message(blocking))
     allow_self = _partnership(theme).allow_self_approval
     authors: list[int | None] = []
     if pending.theme_text:

@@ -19,11 +19,22 @@ from app.models.vocab import Channel, Respondent
 from app.services import audit, capture
 from app.services.permissions import can_manage_event
 
-# 16 random bytes: 22 URL-safe characters, short enough to type from a poster, far too many to
-# guess.
-TOKEN_BYTES = 16
-# What token_urlsafe makes. Anything else is not looked up at all.
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# Twelve characters in three groups ("k7m2-p9qx-w4rt"): typed by hand from a poster on a phone,
+# so lower case, and none of the look-alikes (0/o, 1/l/i). 31^12 is about 8 x 10^17 links:
+# with the per-address rate limit, far too many to guess.
+TOKEN_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # noqa: S105 (letters to draw from, no secret)
+TOKEN_GROUPS = 3
+TOKEN_GROUP_LENGTH = 4
+# Anything else is not looked up at all.
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+def new_token() -> str:
+    return "-".join(
+        "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_GROUP_LENGTH))
+        for _ in range(TOKEN_GROUPS)
+    )
+
 
 # Who can say they are, on the public form. A professional uses "Someone else": the form is
 # for families, and the triage team can correct it.
@@ -66,7 +77,7 @@ def open_link(event: Event, user: User) -> Event:
         return event
     first = event.self_submission_token is None
     if first:
-        event.self_submission_token = secrets.token_urlsafe(TOKEN_BYTES)
+        event.self_submission_token = new_token()
     event.self_submission_open = True
     db.session.flush()
     audit.record(
@@ -93,10 +104,15 @@ def find_event(token: str | None) -> Event | None:
     names the event (and so its partnership) to someone who is not signed in. The caller then
     speaks for that event's partnership only.
     """
-    if not token or not _TOKEN.match(token):
+    if not token:
         return None
+    token = token.strip()
+    if not _TOKEN.match(token):
+        return None
+    # Typed from a poster, capitals and all: links are made lower case, so match either way.
+    candidates = {token, token.lower()}
     return db.session.scalars(
-        sa.select(Event).where(Event.self_submission_token == token).limit(1)
+        sa.select(Event).where(Event.self_submission_token.in_(candidates)).limit(1)
     ).first()
 
 

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("triage", __name__)
 
-from app.triage import approvals, routes, safeguarding  # noqa: E402, F401
+from app.triage import approvals, redaction, routes, safeguarding, theme_ops  # noqa: E402, F401

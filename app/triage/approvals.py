@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput, GovTextArea
 from sqlalchemy.orm import selectinload
@@ -27,6 +27,35 @@ class ApproveForm(BaseForm):
     # publishing.digest() of what the page showed: approving publishes only that.
     digest = HiddenField()
     submit = SubmitField("Approve and publish", widget=GovSubmitInput())
+
+
+class OverrideForm(BaseForm):
+    """Publish one text despite the personal-details check, for a reason kept in the audit log."""
+
+    # Which text (TextCheck.key) and the hash of the words the coordinator was shown.
+    check = HiddenField()
+    sha256 = HiddenField()
+    reason = TextAreaField(
+        "Why is it safe to publish this text as it is?",
+        widget=GovTextArea(),
+        description=(
+            "For example, it names a service, not a person. This is kept in the audit log. It "
+            "applies to these exact words only: if they change, they are checked again."
+        ),
+        validators=[
+            DataRequired(message="Enter why this text is safe to publish as it is"),
+            Length(max=2000, message="Reason must be 2,000 characters or fewer"),
+        ],
+    )
+    submit = SubmitField("Publish this text as it is", widget=GovSubmitInput())
+
+
+def _override_form(check: publishing.TextCheck) -> OverrideForm:
+    # formdata=None: a fresh form for each text, never filled from another text's post.
+    form = OverrideForm(formdata=None, prefix=f"override-{check.key}")
+    form.check.data = check.key
+    form.sha256.data = check.sha256
+    return form
 
 
 class WithdrawForm(BaseForm):
@@ -67,12 +96,18 @@ def _render_approval(
     approve_form: ApproveForm | None = None,
     theme_form: WithdrawForm | None = None,
     action_forms: dict[int, WithdrawForm] | None = None,
+    override_forms: dict[str, OverrideForm] | None = None,
     errored: BaseForm | None = None,
     changed: bool = False,
     status: int = 200,
 ) -> tuple[str, int]:
     pending = publishing.pending_for(theme)
-    blockers = publishing.problems(theme, current_user, pending) if pending.anything else []
+    checks = publishing.text_checks(pending) if pending.anything else []
+    blockers = publishing.problems(theme, current_user, pending, checks) if pending.anything else []
+    override_forms = dict(override_forms or {})
+    for check in checks:
+        if check.blocking:
+            override_forms.setdefault(check.key, _override_form(check))
     approve_form = approve_form or ApproveForm()
     # Always what this page shows now, never what was posted: that is what the person sees.
     approve_form.digest.data = publishing.digest(pending)
@@ -100,6 +135,9 @@ def _render_approval(
             a.id: [u for u in a.updates if u.publication == "published"] for a in theme.actions
         },
         "feedback_count": feedback_count or 0,
+        # Keyed by TextCheck.key; the page shows each text's findings next to it.
+        "checks": {c.key: c for c in checks},
+        "override_forms": override_forms,
         # base.html shows the error summary and "Error:" title for the form passed as `form`.
         "form": errored,
         "changed_message": publishing.CHANGED_MESSAGE if changed else None,
@@ -150,6 +188,42 @@ def _published_message(published: list[publishing.Publishable]) -> str:
         parts.append(f"{n} progress update" if n == 1 else f"{n} progress updates")
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"Published {listed}."
+
+
+@bp.route("/approvals/<int:theme_id>/overrides", methods=["POST"])
+@requires("publish")
+def override_check(theme_id: int) -> tuple[str, int] | Response:
+    theme = _load_theme(theme_id)
+    checks = {c.key: c for c in publishing.text_checks(publishing.pending_for(theme))}
+    # The key says which text; the form is the one that text's box posted (its prefix).
+    key = next(
+        (k for k in checks if request.form.get(f"override-{k}-check") == k),
+        None,
+    )
+    if key is None:
+        abort(409, description="That text is no longer waiting for approval.")
+    form = OverrideForm(prefix=f"override-{key}")
+    if not form.validate_on_submit():
+        return _render_approval(theme, override_forms={key: form}, errored=form)
+    try:
+        publishing.override_check(
+            theme, current_user, key=key, seen_sha256=form.sha256.data, reason=form.reason.data
+        )
+    except publishing.PendingChanged:
+        db.session.rollback()
+        return _render_approval(theme, changed=True, status=409)
+    except PublishingError as error:
+        db.session.rollback()
+        if error.field != "reason":
+            abort(409, description=error.message)
+        form.reason.errors = [error.message]
+        return _render_approval(theme, override_forms={key: form}, errored=form)
+    db.session.commit()
+    flash(
+        f"The {checks[key].label} can now be published as it is. Your reason is in the audit log.",
+        "success",
+    )
+    return redirect(url_for("triage.approval", theme_id=theme.id, _anchor=f"check-{key}"))
 
 
 @bp.route("/approvals/<int:theme_id>/withdraw", methods=["POST"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from govuk_frontend_wtf.wtforms_widgets import (
@@ -24,7 +25,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from app.forms import BaseForm
+from app.forms import BaseForm, GovukDateField, vocab_choices
+from app.models.vocab import NeedType
 from app.services.themes import STATEMENT_MAX_LENGTH, TITLE_MAX_LENGTH
 from app.services.triage import NOTE_MAX_LENGTH, REDACTED_MAX_LENGTH
 
@@ -34,6 +36,14 @@ def int_or_none(value: Any) -> int | None:
     if value is None or value == "":
         return None
     return int(value)
+
+
+def lenient_int(value: Any) -> int | None:
+    """An id from a link's query string: anything that is not one means "any"."""
+    try:
+        return int_or_none(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class OptionalRadioField(RadioField):
@@ -54,22 +64,59 @@ def _ids(message: str) -> dict[str, Any]:
 
 
 class QueueFilterForm(BaseForm):
-    """The queue's filters, read from the query string (GET: no CSRF token needed)."""
+    """The queue's filters, read from the query string (GET: no CSRF token needed).
+
+    A value that is not offered falls back to "any", so an old or mistyped link still shows the
+    queue; only a date that cannot be read is an error, shown next to its boxes.
+    """
 
     class Meta:
         csrf = False
 
     status = SelectField("Status", default="new", widget=GovSelect(), validate_choice=False)
     event = SelectField(
-        "Event", coerce=int_or_none, default=None, widget=GovSelect(), validate_choice=False
+        "Event", coerce=lenient_int, default=None, widget=GovSelect(), validate_choice=False
     )
+    respondent = SelectField("Who said it", default="", widget=GovSelect(), validate_choice=False)
+    sentiment = SelectField(
+        "Kind of feedback", default="", widget=GovSelect(), validate_choice=False
+    )
+    priority = SelectField("Priority", default="", widget=GovSelect(), validate_choice=False)
+    received_from = GovukDateField(
+        "Received on or after", what="The first date", description="For example, 1 11 2026"
+    )
+    received_to = GovukDateField(
+        "Received on or before", what="The last date", description="For example, 30 11 2026"
+    )
+
+    def validate_received_to(self, field: GovukDateField) -> None:
+        start = self.received_from.data
+        if field.data is not None and start is not None and field.data < start:
+            raise ValidationError("The last date must be the same as or after the first date")
 
 
 class BulkForm(BaseForm):
-    """Works without JavaScript: ticked rows go with whichever button was pressed."""
+    """Works without JavaScript: the ticked rows go with whichever button was pressed."""
+
+    # The buttons in the order the page shows them. A post naming none is treated as the first
+    # one offered, as a browser's implicit submission (Enter) would send.
+    ACTIONS = ("add_priorities", "route", "add_to_theme", "new_theme", "not_for_publication")
 
     feedback = SelectMultipleField(
         "Feedback items", validate_choice=False, **_ids("Select feedback items from the list")
+    )
+    priorities = SelectMultipleField(
+        "Priorities to add",
+        widget=GovCheckboxesInput(),
+        **_ids("Select priorities from the list"),
+    )
+    subgroup = SelectField(
+        "Sub-group to route them to",
+        coerce=int_or_none,
+        default=None,
+        widget=GovSelect(),
+        invalid_value_message="Select a sub-group from the list",
+        invalid_choice_message="Select a sub-group from the list",
     )
     theme = SelectField(
         "Theme to add them to",
@@ -79,39 +126,65 @@ class BulkForm(BaseForm):
         invalid_value_message="Select a theme from the list",
         invalid_choice_message="Select a theme from the list",
     )
+    add_priorities = SubmitField("Tag selected with these priorities", widget=GovSubmitInput())
+    route = SubmitField("Route selected to this sub-group", widget=GovSubmitInput())
+    add_to_theme = SubmitField("Add selected to this theme", widget=GovSubmitInput())
     new_theme = SubmitField("Group selected into a new theme", widget=GovSubmitInput())
-    add_to_theme = SubmitField("Add selected to theme", widget=GovSubmitInput())
+    not_for_publication = SubmitField("Mark selected not for publication", widget=GovSubmitInput())
+
+    def choose_action(self, offered: Sequence[str]) -> str:
+        """The button pressed; with none, the first offered. Call before validate()."""
+        pressed = [name for name in self.ACTIONS if self[name].data]
+        self.action = pressed[0] if pressed else next(a for a in self.ACTIONS if a in offered)
+        return self.action
+
+    action: str = ""
 
     def validate_feedback(self, field: SelectMultipleField) -> None:
         if not field.data:
             raise ValidationError("Select at least one feedback item")
 
+    def validate_priorities(self, field: SelectMultipleField) -> None:
+        if self.action == "add_priorities" and not field.data:
+            raise ValidationError("Select priorities to add to the selected items")
+
+    def validate_subgroup(self, field: SelectField) -> None:
+        if self.action == "route" and field.data is None:
+            raise ValidationError("Select a sub-group to route the selected items to")
+
     def validate_theme(self, field: SelectField) -> None:
-        if self.add_to_theme.data and field.data is None:
+        if self.action == "add_to_theme" and field.data is None:
             raise ValidationError("Select a theme to add the items to")
 
 
 class TriageForm(BaseForm):
+    """One item's triage, in the order a coordinator works through it with the keyboard."""
+
     priorities = SelectMultipleField(
         "Which priorities does it concern?",
         widget=GovCheckboxesInput(),
         **_ids("Select priorities from the list"),
     )
     outcomes = SelectMultipleField(
-        "Which outcomes does it concern?",
+        'Which outcomes ("I statements") does it concern?',
         widget=GovCheckboxesInput(),
         **_ids("Select outcomes from the list"),
     )
+    # The first choice, "", routes by the priorities ticked when the form is saved; the view
+    # adds one choice per sub-group.
     routed_subgroup = OptionalRadioField(
         "Which sub-group should see it?",
         coerce=int_or_none,
         widget=GovRadioInput(),
-        description=(
-            "Suggested from the priorities it concerns. If you do not choose, it goes to the "
-            "sub-group that owns the first priority you tick."
-        ),
         invalid_value_message="Select a sub-group from the list",
         invalid_choice_message="Select a sub-group from the list",
+    )
+    need_types = SelectMultipleField(
+        "Which areas of need does it concern?",
+        widget=GovCheckboxesInput(),
+        choices=vocab_choices(NeedType),
+        description="The broad areas of need in the SEND Code of Practice.",
+        invalid_choice_message="Select areas of need from the list",
     )
     redacted_text = TextAreaField(
         "Rewrite without personal details",
@@ -135,6 +208,7 @@ class TriageForm(BaseForm):
         widget=GovCheckboxInput(),
         description="It is never quoted or counted on the public pages.",
     )
+    save_next = SubmitField("Save and go to the next item", widget=GovSubmitInput())
     submit = SubmitField("Save as triaged", widget=GovSubmitInput())
 
 

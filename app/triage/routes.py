@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -13,12 +14,15 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from app.extensions import db
-from app.models import Action, Feedback, Outcome, Priority, Strategy, SubGroup, Theme
-from app.models.vocab import FeedbackStatus
+from app.forms import vocab_choices
+from app.models import Action, Feedback, Outcome, Partnership, Priority, Strategy, SubGroup, Theme
+from app.models.vocab import FeedbackStatus, Respondent, Sentiment
 from app.services import themes as theme_service
 from app.services import triage as triage_service
 from app.services.permissions import can_see_feedback, requires
 from app.services.scoping import current_partnership, get_scoped_or_404, scoped
+from app.services.triage import NO_PRIORITY, QUEUE_STATUSES, QueueCursor
+from app.templating import govuk_date
 from app.triage import bp
 from app.triage.forms import (
     AddToThemeForm,
@@ -30,12 +34,6 @@ from app.triage.forms import (
     TriageForm,
 )
 
-STATUS_FILTERS = [
-    ("new", "New: waiting for triage"),
-    ("triaged", "Triaged, not in a theme"),
-    ("themed", "In a theme"),
-    ("all", "All"),
-]
 CANDIDATES_LIMIT = 50
 
 
@@ -63,7 +61,12 @@ def _items_by_ids(ids: Iterable[int]) -> list[Feedback]:
     items = list(
         db.session.scalars(
             scoped(Feedback, Feedback.id.in_(wanted), Feedback.safeguarding_flag.is_(False))
-            .options(joinedload(Feedback.event), joinedload(Feedback.theme))
+            .options(
+                joinedload(Feedback.event),
+                joinedload(Feedback.theme),
+                joinedload(Feedback.routed_subgroup),
+                selectinload(Feedback.priorities),
+            )
             .order_by(Feedback.received_on.desc(), Feedback.id.desc())
         )
     )
@@ -101,43 +104,133 @@ def _apply_field_error(
 # ---------------------------------------------------------------------------------------------
 # The queue
 
+# The query-string keys that say what the queue shows, and where a page of it starts.
+FILTER_ARGS = (
+    "status",
+    "event",
+    "respondent",
+    "sentiment",
+    "priority",
+    "received_from",
+    "received_to",
+)
+PAGE_ARGS = ("older", "newer")
 
-def _queue_filters() -> tuple[QueueFilterForm, str, int | None, list[Any]]:
-    partnership = current_partnership()
+
+def _date_args(value: date | None) -> list[str] | None:
+    """A date as the three boxes of a GOV.UK date input send it: day, month, year."""
+    return [str(value.day), str(value.month), str(value.year)] if value else None
+
+
+def _read_filters(
+    partnership: Partnership, strategy: Strategy | None
+) -> tuple[QueueFilterForm, triage_service.QueueFilters, dict[str, Any]]:
+    """The filters from the query string, the form that shows them, and the canonical query
+    arguments that apply them again (links to other pages of the queue carry these)."""
     events = triage_service.queue_events(partnership)
-    filters = QueueFilterForm(formdata=request.args)
-    filters.status.choices = [SelectChoice(v, text) for v, text in STATUS_FILTERS]
-    filters.event.choices = [SelectChoice("", "All events")] + [
-        SelectChoice(str(e.id), f"{e.name} ({e.held_on.day} {e.held_on:%B %Y})") for e in events
+    priorities = list(strategy.priorities) if strategy else []
+    form = QueueFilterForm(formdata=request.args)
+    form.status.choices = [SelectChoice(v, text) for v, text in QUEUE_STATUSES.items()]
+    form.event.choices = [SelectChoice("", "Any event")] + [
+        SelectChoice(str(e.id), f"{e.name} ({govuk_date(e.held_on)})") for e in events
     ]
-    status = filters.status.data if filters.status.data in triage_service.QUEUE_FILTERS else "new"
-    event_id = filters.event.data if filters.event.data in {e.id for e in events} else None
-    filters.status.data = status
-    filters.event.data = event_id
-    return filters, status, event_id, events
+    form.respondent.choices = [SelectChoice("", "Anyone"), *vocab_choices(Respondent)]
+    form.sentiment.choices = [SelectChoice("", "Any kind"), *vocab_choices(Sentiment)]
+    form.priority.choices = [
+        SelectChoice("", "Any priority"),
+        SelectChoice(NO_PRIORITY, "No priority yet"),
+    ] + [SelectChoice(str(p.id), f"{p.code}: {p.title}") for p in priorities]
+    form.validate()
+
+    def offered(field: Any, values: Iterable[Any], default: Any = None) -> Any:
+        value = field.data if field.data in set(values) else default
+        field.data = value if value is not None else ""
+        return value
+
+    status = offered(form.status, QUEUE_STATUSES, FeedbackStatus.NEW.value)
+    event_id = offered(form.event, [e.id for e in events])
+    form.event.data = event_id
+    respondent = offered(form.respondent, [r.value for r in Respondent])
+    sentiment = offered(form.sentiment, [s.value for s in Sentiment])
+    priority = offered(form.priority, [NO_PRIORITY, *(str(p.id) for p in priorities)])
+    received_from = None if form.received_from.errors else form.received_from.data
+    received_to = None if form.received_to.errors else form.received_to.data
+    filters = triage_service.QueueFilters(
+        status=status,
+        event_id=event_id,
+        received_from=received_from,
+        received_to=received_to,
+        respondent=respondent,
+        sentiment=sentiment,
+        priority_id=int(priority) if priority and priority != NO_PRIORITY else None,
+        untagged=priority == NO_PRIORITY,
+    )
+    args = {
+        "status": status if status != FeedbackStatus.NEW.value else None,
+        "event": event_id,
+        "respondent": respondent,
+        "sentiment": sentiment,
+        "priority": priority,
+        "received_from": _date_args(received_from),
+        "received_to": _date_args(received_to),
+    }
+    return form, filters, {k: v for k, v in args.items() if v is not None}
+
+
+def _queue_args() -> dict[str, Any]:
+    """This request's filters and page, to go back to the same view of the queue."""
+    return {k: request.args.getlist(k) for k in (*FILTER_ARGS, *PAGE_ARGS) if k in request.args}
+
+
+def _bulk_choices(form: BulkForm, strategy: Strategy | None, themes: Sequence[Theme]) -> list[str]:
+    """Fill the bulk form's lists; returns the actions the page offers, in page order."""
+    priorities = list(strategy.priorities) if strategy else []
+    subgroups = list(strategy.subgroups) if strategy else []
+    form.priorities.choices = [SelectChoice(str(p.id), f"{p.code}: {p.title}") for p in priorities]
+    form.subgroup.choices = [SelectChoice("", "Choose a sub-group")] + [
+        SelectChoice(str(s.id), f"{s.code}: {s.title}") for s in subgroups
+    ]
+    form.theme.choices = _theme_choices(themes)
+    present = {
+        "add_priorities": bool(priorities),
+        "route": bool(subgroups),
+        "add_to_theme": bool(themes),
+        "new_theme": True,
+        "not_for_publication": True,
+    }
+    return [action for action in BulkForm.ACTIONS if present[action]]
 
 
 def _render_queue(bulk: BulkForm, *, errors: bool = False) -> str:
-    filters, status, event_id, _events = _queue_filters()
     partnership = current_partnership()
-    queue = triage_service.triage_queue(
-        partnership, status=status, event_id=event_id, page=request.args.get("page", 1, type=int)
-    )
+    strategy = _strategy()
+    filters_form, filters, args = _read_filters(partnership, strategy)
+    older = QueueCursor.parse(request.args.get("older"))
+    newer = None if older else QueueCursor.parse(request.args.get("newer"))
+    queue = triage_service.triage_queue(partnership, filters, older=older, newer=newer)
     themes = triage_service.themes_to_add_to(partnership)
-    bulk.theme.choices = _theme_choices(themes)
-    args = {"status": status, "event": event_id}
+    offered = _bulk_choices(bulk, strategy, themes)
+    page_args = {"older": str(older)} if older else ({"newer": str(newer)} if newer else {})
+    select_all = request.args.get("select") == "all"
+    if bulk.feedback.data:
+        selected = set(bulk.feedback.data)
+    else:
+        selected = {item.id for item in queue.items} if select_all else set()
     return render_template(
         "triage/index.html",
         queue=queue,
-        filters=filters,
-        status=status,
-        status_label=dict(STATUS_FILTERS)[status],
-        event_id=event_id,
+        filters=filters_form,
+        applied=filters,
+        status_label=QUEUE_STATUSES[filters.status],
+        args=args,
+        here={**args, **page_args},
         bulk=bulk,
+        offered=offered,
         themes=themes,
-        selected=set(bulk.feedback.data or []),
-        args={k: v for k, v in args.items() if v is not None},
-        form=bulk if errors else None,
+        selected=selected,
+        select_all=select_all,
+        past_end=older is not None and not queue.items,
+        form=bulk if errors else (filters_form if filters_form.errors else None),
     )
 
 
@@ -150,27 +243,95 @@ def index() -> str:
 @bp.route("/bulk", methods=["POST"])
 @requires("triage")
 def bulk() -> str | Response:
+    """One form for every bulk action: validated whole, applied whole, or nothing is saved."""
+    strategy = _strategy()
+    themes = triage_service.themes_to_add_to(current_partnership())
     form = BulkForm()
-    form.theme.choices = _theme_choices(triage_service.themes_to_add_to(current_partnership()))
-    back: dict[str, Any] = {
-        k: v for k, v in request.args.items() if k in ("status", "event", "page")
-    }
-    if not (form.new_theme.data or form.add_to_theme.data):
-        # A post naming neither button counts as the first one, as browsers' implicit submit does.
-        form.new_theme.data = True
+    action = form.choose_action(_bulk_choices(form, strategy, themes))
     if not form.validate():
         return _render_queue(form, errors=True)
     items = _items_by_ids(form.feedback.data or [])
-    if form.new_theme.data and not form.add_to_theme.data:
+    if action == "new_theme":
         return redirect(url_for("triage.theme_new", feedback=[i.id for i in items]))
-    theme = get_scoped_or_404(Theme, form.theme.data)
     try:
-        result = theme_service.add_items(theme, items, current_user)
+        message = _apply_bulk(action, form, items, strategy)
     except theme_service.SafeguardingItem as error:
+        db.session.rollback()
         abort(409, description=error.message)
+    except (triage_service.TriageError, theme_service.ThemeError) as error:
+        db.session.rollback()
+        if not _apply_field_error(form, error):
+            abort(409, description=error.message)
+        return _render_queue(form, errors=True)
     db.session.commit()
-    flash(_added_message(result, theme), "success")
-    return redirect(url_for("triage.index", **back))
+    flash(message, "success")
+    return redirect(url_for("triage.index", **_queue_args()))
+
+
+def _apply_bulk(
+    action: str, form: BulkForm, items: list[Feedback], strategy: Strategy | None
+) -> str:
+    """Apply one validated bulk action; returns the confirmation to show."""
+    if action == "add_priorities":
+        chosen = _by_id(strategy.priorities if strategy else [], form.priorities.data)
+        tagged = triage_service.add_priorities(items, chosen, current_user)
+        return _tagged_message(tagged, chosen)
+    if action == "route":
+        subgroup = next(
+            iter(_by_id(strategy.subgroups if strategy else [], [form.subgroup.data])), None
+        )
+        routed = triage_service.route_items(items, subgroup, current_user)
+        return _routed_message(routed, subgroup)
+    if action == "add_to_theme":
+        theme = get_scoped_or_404(Theme, form.theme.data)
+        return _added_message(triage_service.add_to_theme(items, theme, current_user), theme)
+    marked = triage_service.mark_not_for_publication(items, current_user)
+    if not marked.changed:
+        return "The selected items were already marked not for publication."
+    message = f"Marked {_items(marked.changed)} not for publication."
+    if marked.unchanged:
+        message += f" {_items(marked.unchanged)} {_was(marked.unchanged)} already marked."
+    return message
+
+
+def _items(n: int) -> str:
+    return f"{n} {'item' if n == 1 else 'items'}"
+
+
+def _was(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
+def _and(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _tagged_message(result: triage_service.BulkResult, priorities: Sequence[Priority]) -> str:
+    codes = _and([p.code for p in priorities])
+    if not result.changed:
+        message = f"The selected items already had {codes}."
+    else:
+        message = f"Tagged {_items(result.changed)} with {codes}."
+        if result.unchanged:
+            them = "it" if len(priorities) == 1 else "them"
+            message += f" {_items(result.unchanged)} already had {them}."
+    if result.routed:
+        their = "its" if result.routed == 1 else "their"
+        message += (
+            f" {_items(result.routed)} with no sub-group {_was(result.routed)} routed by "
+            f"{their} priorities."
+        )
+    return message
+
+
+def _routed_message(result: triage_service.BulkResult, subgroup: SubGroup | None) -> str:
+    code = subgroup.code if subgroup else ""
+    if not result.changed:
+        return f"The selected items were already routed to {code}."
+    message = f"Routed {_items(result.changed)} to {code}."
+    if result.unchanged:
+        message += f" {_items(result.unchanged)} {_was(result.unchanged)} already routed there."
+    return message
 
 
 def _added_message(result: theme_service.ItemsAdded, theme: Theme) -> str:
@@ -200,7 +361,9 @@ def _triage_choices(
         subgroups.append(item.routed_subgroup)
     form.priorities.choices = [SelectChoice(str(p.id), f"{p.code}: {p.title}") for p in priorities]
     form.outcomes.choices = [SelectChoice(str(o.id), o.text) for o in outcomes]
-    form.routed_subgroup.choices = [SelectChoice(str(s.id), s.title) for s in subgroups]
+    form.routed_subgroup.choices = [SelectChoice("", "Where its priorities route it")] + [
+        SelectChoice(str(s.id), s.title) for s in subgroups
+    ]
     return priorities, outcomes, subgroups
 
 
@@ -216,34 +379,26 @@ def _render_item(
     partnership = current_partnership()
     strategy = triage_service.active_strategy(partnership)
     if triage_form is None:
-        suggested = item.routed_subgroup or triage_service.suggest_subgroup(item.priorities)
         triage_form = TriageForm(
             formdata=None,
             data={
                 "priorities": [p.id for p in item.priorities],
                 "outcomes": [o.id for o in item.outcomes],
-                "routed_subgroup": suggested.id if suggested else None,
+                # Not routed yet: the first choice, routing by the priorities when saved.
+                "routed_subgroup": item.routed_subgroup_id,
+                "need_types": list(item.need_types or []),
                 "redacted_text": item.redacted_text or "",
                 "contains_personal_details": item.contains_personal_details,
                 "not_for_publication": item.not_for_publication,
             },
         )
     priorities, _outcomes, subgroups = _triage_choices(triage_form, item, strategy)
-    suggestion = triage_service.suggest_subgroup(item.priorities)
+    # Where the priorities ticked on the page would route it, for the first choice's hint.
+    suggestion = triage_service.suggest_subgroup(_by_id(priorities, triage_form.priorities.data))
     themes = triage_service.themes_to_add_to(partnership)
     theme_form = theme_form or AddToThemeForm(formdata=None)
     theme_form.theme.choices = _theme_choices(themes, exclude=item.theme_id)
     flag_form = flag_form or SafeguardingForm(formdata=None)
-    next_item = db.session.scalars(
-        scoped(
-            Feedback,
-            Feedback.status == FeedbackStatus.NEW.value,
-            Feedback.safeguarding_flag.is_(False),
-            Feedback.id != item.id,
-        )
-        .order_by(Feedback.received_on.desc(), Feedback.id.desc())
-        .limit(1)
-    ).first()
     return render_template(
         "triage/feedback.html",
         item=item,
@@ -255,7 +410,7 @@ def _render_item(
         theme_form=theme_form,
         flag_form=flag_form,
         themes=themes,
-        next_item=next_item,
+        next_item=triage_service.next_waiting(partnership, item),
         form=failed,
     ), status
 
@@ -282,6 +437,7 @@ def feedback(feedback_id: int) -> tuple[str, int] | Response:
                 redacted_text=form.redacted_text.data,
                 contains_personal_details=bool(form.contains_personal_details.data),
                 not_for_publication=bool(form.not_for_publication.data),
+                need_types=form.need_types.data or [],
             )
         except triage_service.TriageError as error:
             db.session.rollback()
@@ -289,8 +445,16 @@ def feedback(feedback_id: int) -> tuple[str, int] | Response:
                 abort(409, description=error.message)
         else:
             db.session.commit()
-            flash(f"Item {item.id} is saved as triaged.", "success")
-            return redirect(url_for("triage.feedback", feedback_id=item.id))
+            saved = f"Item {item.id} is saved as triaged."
+            if not form.save_next.data:
+                flash(saved, "success")
+                return redirect(url_for("triage.feedback", feedback_id=item.id))
+            following = triage_service.next_waiting(current_partnership(), item)
+            if following is None:
+                flash(f"{saved} Nothing else is waiting for triage.", "success")
+                return redirect(url_for("triage.index"))
+            flash(f"{saved} This is the next item waiting.", "success")
+            return redirect(url_for("triage.feedback", feedback_id=following.id))
     return _render_item(item, triage_form=form, failed=form)
 
 
@@ -306,7 +470,7 @@ def feedback_theme(feedback_id: int) -> tuple[str, int] | Response:
         return _render_item(item, theme_form=form, failed=form)
     theme = get_scoped_or_404(Theme, form.theme.data)
     try:
-        theme_service.add_items(theme, [item], current_user)
+        triage_service.add_to_theme([item], theme, current_user)
     except theme_service.SafeguardingItem as error:
         abort(409, description=error.message)
     db.session.commit()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-23 17:35:26.959235
+Create Date: 2026-11-23 18:31:41.733498
 
 """
 
@@ -34,6 +34,8 @@ def upgrade():
         sa.Column("response_promise_days", sa.Integer(), nullable=False),
         sa.Column("contact_retention_days", sa.Integer(), nullable=False),
         sa.Column("safeguarding_contact_email", sa.String(length=320), nullable=True),
+        sa.Column("safeguarding_escalation_hours", sa.Integer(), nullable=False),
+        sa.Column("raw_text_retention_months", sa.Integer(), nullable=False),
         sa.Column("allow_self_approval", sa.Boolean(), nullable=False),
         sa.Column("settings", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
@@ -74,6 +76,30 @@ def upgrade():
             batch_op.f("ix_outbox_message_send_after"), ["send_after"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_outbox_message_status"), ["status"], unique=False)
+
+    op.create_table(
+        "private_term",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("term", sa.String(length=200), nullable=False),
+        sa.Column("partnership_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["partnership_id"],
+            ["partnership.id"],
+            name=op.f("fk_private_term_partnership_id_partnership"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_private_term")),
+        sa.UniqueConstraint(
+            "partnership_id", "term", name=op.f("uq_private_term_partnership_id_term")
+        ),
+    )
+    with op.batch_alter_table("private_term", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_private_term_partnership_id"), ["partnership_id"], unique=False
+        )
 
     op.create_table(
         "strategy",
@@ -316,6 +342,44 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_subgroup_strategy_id"), ["strategy_id"], unique=False)
 
     op.create_table(
+        "text_check_override",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("object_type", sa.String(length=60), nullable=False),
+        sa.Column("object_id", sa.Integer(), nullable=False),
+        sa.Column("field", sa.String(length=60), nullable=False),
+        sa.Column("text_sha256", sa.String(length=64), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("partnership_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_text_check_override_created_by_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["partnership_id"],
+            ["partnership.id"],
+            name=op.f("fk_text_check_override_partnership_id_partnership"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_text_check_override")),
+        sa.UniqueConstraint(
+            "object_type",
+            "object_id",
+            "field",
+            "text_sha256",
+            name=op.f("uq_text_check_override_object_type_object_id_field_text_sha256"),
+        ),
+    )
+    with op.batch_alter_table("text_check_override", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_text_check_override_partnership_id"), ["partnership_id"], unique=False
+        )
+
+    op.create_table(
         "user_role",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=30), nullable=False),
@@ -545,11 +609,16 @@ def upgrade():
         sa.Column("not_for_publication", sa.Boolean(), nullable=False),
         sa.Column("safeguarding_flag", sa.Boolean(), nullable=False),
         sa.Column("safeguarding_note", sa.Text(), nullable=True),
+        sa.Column("safeguarding_flagged_at", sa.DateTime(), nullable=True),
+        sa.Column("safeguarding_flagged_by_id", sa.Integer(), nullable=True),
+        sa.Column("safeguarding_opened_at", sa.DateTime(), nullable=True),
+        sa.Column("safeguarding_escalated_at", sa.DateTime(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("routed_subgroup_id", sa.Integer(), nullable=True),
         sa.Column("theme_id", sa.Integer(), nullable=True),
         sa.Column("entered_by_id", sa.Integer(), nullable=True),
         sa.Column("triaged_at", sa.DateTime(), nullable=True),
+        sa.Column("raw_text_deleted_at", sa.DateTime(), nullable=True),
         sa.Column("idempotency_key", sa.String(length=64), nullable=True),
         sa.Column("partnership_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
@@ -573,6 +642,12 @@ def upgrade():
             ["routed_subgroup_id"],
             ["subgroup.id"],
             name=op.f("fk_feedback_routed_subgroup_id_subgroup"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["safeguarding_flagged_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_feedback_safeguarding_flagged_by_id_user_account"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
@@ -628,6 +703,7 @@ def upgrade():
         sa.Column("phone", sa.String(length=40), nullable=True),
         sa.Column("delete_after", sa.Date(), nullable=False),
         sa.Column("notice_version", sa.String(length=20), nullable=True),
+        sa.Column("told_at", sa.DateTime(), nullable=True),
         sa.Column("partnership_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
@@ -740,11 +816,55 @@ def upgrade():
             batch_op.f("ix_progress_update_publication"), ["publication"], unique=False
         )
 
+    op.create_table(
+        "safeguarding_decision",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("feedback_id", sa.Integer(), nullable=False),
+        sa.Column("outcome", sa.String(length=30), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("acted_at", sa.DateTime(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(), nullable=False),
+        sa.Column("recorded_by_id", sa.Integer(), nullable=True),
+        sa.Column("recorded_by_name", sa.String(length=200), nullable=False),
+        sa.Column("partnership_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["feedback_id"],
+            ["feedback.id"],
+            name=op.f("fk_safeguarding_decision_feedback_id_feedback"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["partnership_id"],
+            ["partnership.id"],
+            name=op.f("fk_safeguarding_decision_partnership_id_partnership"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"],
+            ["user_account.id"],
+            name=op.f("fk_safeguarding_decision_recorded_by_id_user_account"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_safeguarding_decision")),
+    )
+    with op.batch_alter_table("safeguarding_decision", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_safeguarding_decision_feedback_id"), ["feedback_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_safeguarding_decision_partnership_id"), ["partnership_id"], unique=False
+        )
+
     # ### end Alembic commands ###
 
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("safeguarding_decision", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_safeguarding_decision_partnership_id"))
+        batch_op.drop_index(batch_op.f("ix_safeguarding_decision_feedback_id"))
+
+    op.drop_table("safeguarding_decision")
     with op.batch_alter_table("progress_update", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_progress_update_publication"))
         batch_op.drop_index(batch_op.f("ix_progress_update_partnership_id"))
@@ -790,6 +910,10 @@ def downgrade():
 
     op.drop_table("capture_upload")
     op.drop_table("user_role")
+    with op.batch_alter_table("text_check_override", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_text_check_override_partnership_id"))
+
+    op.drop_table("text_check_override")
     with op.batch_alter_table("subgroup", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subgroup_strategy_id"))
         batch_op.drop_index(batch_op.f("ix_subgroup_partnership_id"))
@@ -829,6 +953,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_strategy_partnership_id"))
 
     op.drop_table("strategy")
+    with op.batch_alter_table("private_term", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_private_term_partnership_id"))
+
+    op.drop_table("private_term")
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_message_status"))
         batch_op.drop_index(batch_op.f("ix_outbox_message_send_after"))

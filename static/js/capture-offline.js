@@ -362,10 +362,13 @@ function statusContent(waiting, stuck) {
   } else if (waiting.length && (!navigator.onLine || state.unreachable)) {
     parts.push(
       `Offline: ${waiting.length} saved on this phone, ` +
-        `${plural(waiting.length, "it", "they")} will send when you are back online.`,
+        `${plural(waiting.length, "it", "they")} will be sent when you are back online.`,
     );
   } else if (waiting.length) {
     parts.push(`${waiting.length} waiting to send.`);
+  } else if (!navigator.onLine) {
+    // Said before the first save, so nobody wonders whether the next one will be lost.
+    parts.push("Offline: you can keep adding items. They are kept on this phone and sent when you are back online.");
   } else if (!stuck.length && state.active) {
     tone = "success";
     const count =

@@ -7,12 +7,12 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import Feedback
 from tests import factories
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -28,14 +28,6 @@ CSV = (
 )
 
 
-def _sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/home")
-
-
 def _texts() -> list[str]:
     db.session.expire_all()
     return list(db.session.scalars(sa.select(Feedback.raw_text).order_by(Feedback.id)).all())
@@ -44,7 +36,7 @@ def _texts() -> list[str]:
 def test_pasted_notes_are_checked_then_saved(live_server, page, live_app):
     world = factories.make_world()
     event = factories.make_event(world.partnership, created_by=world.volunteer)
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     page.goto(f"{live_server}/capture/events/{event.id}")
     page.get_by_role("link", name="Paste from notes").click()
     expect(page.get_by_role("heading", name="Paste from notes")).to_be_visible()
@@ -80,7 +72,7 @@ def test_a_spreadsheet_is_mapped_checked_and_saved(live_server, page, live_app, 
     event = factories.make_event(world.partnership, created_by=world.volunteer)
     sheet = tmp_path / "coffee-morning.csv"
     sheet.write_text(CSV, encoding="utf-8")
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     page.goto(f"{live_server}/capture/events/{event.id}")
     page.get_by_role("link", name="Import a spreadsheet").click()
     assert_accessible(page)

@@ -12,17 +12,9 @@ from playwright.sync_api import Page, expect
 from app.extensions import db
 from app.models import Event, Feedback
 from tests import factories
-from tests.browser.conftest import PHONE, assert_accessible
+from tests.browser.conftest import PHONE, assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/home")
 
 
 def _log_an_event_and_two_items(page: Page, base: str, *, check_accessibility: bool) -> None:
@@ -40,7 +32,7 @@ def _log_an_event_and_two_items(page: Page, base: str, *, check_accessibility: b
     expect(page).to_have_title(re.compile(r"^Error: Create an event"))
     summary = page.locator(".govuk-error-summary")
     expect(summary).to_contain_text("Enter the name of the event")
-    expect(summary).to_contain_text("Enter a whole number, like 12")
+    expect(summary).to_contain_text("Number of adults must be a whole number, like 12")
     if check_accessibility:
         assert_accessible(page)
 
@@ -79,7 +71,7 @@ def _log_an_event_and_two_items(page: Page, base: str, *, check_accessibility: b
 
 def test_a_volunteer_logs_feedback_on_a_phone(live_server, page, live_app):
     world = factories.make_world()
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     _log_an_event_and_two_items(page, live_server, check_accessibility=True)
     # The page fits the phone: nothing scrolls sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -115,7 +107,7 @@ def test_logging_feedback_works_without_javascript(live_server, live_app, browse
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
-        _sign_in(page, live_server, world.volunteer.email)
+        sign_in(page, live_server, world.volunteer.email)
         _log_an_event_and_two_items(page, live_server, check_accessibility=False)
     finally:
         context.close()

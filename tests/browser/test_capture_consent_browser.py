@@ -7,24 +7,16 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import Feedback
 from tests import factories
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
 
 SAID = "The new short breaks club in Reddish is brilliant, please keep it."
-
-
-def _sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/home")
 
 
 def _items() -> list[Feedback]:
@@ -35,7 +27,7 @@ def _items() -> list[Feedback]:
 def test_contact_questions_appear_only_when_they_want_to_hear_back(live_server, page, live_app):
     world = factories.make_world()
     event = factories.make_event(world.partnership, created_by=world.volunteer)
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     page.goto(f"{live_server}/capture/events/{event.id}")
 
     email = page.get_by_label("Email address")
@@ -67,7 +59,7 @@ def test_a_signed_out_volunteer_keeps_the_item_and_saves_it_after_signing_in(
     world = factories.make_world()
     event = factories.make_event(world.partnership, created_by=world.volunteer)
     page = page_without_js
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     page.goto(f"{live_server}/capture/events/{event.id}")
     page.get_by_label("What did they say?").fill(SAID)
     page.get_by_label("Young person", exact=True).check()
@@ -92,7 +84,7 @@ def test_a_signed_out_volunteer_keeps_the_item_and_saves_it_after_signing_in(
 def test_the_signed_out_page_is_accessible(live_server, page, live_app):
     world = factories.make_world()
     event = factories.make_event(world.partnership, created_by=world.volunteer)
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     page.goto(f"{live_server}/capture/events/{event.id}")
     page.get_by_label("What did they say?").fill(SAID)
     page.context.clear_cookies()

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import Event, Feedback
 from app.services import capture as svc
 from tests import factories
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -32,14 +32,6 @@ def phone(browser) -> Iterator[BrowserContext]:
     context.set_default_timeout(15_000)
     yield context
     context.close()
-
-
-def _sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/home")
 
 
 def _todays_event(world: factories.World) -> Event:
@@ -101,7 +93,7 @@ def test_twenty_items_saved_offline_reach_the_server_exactly_once(live_server, l
     world = factories.make_world()
     event = _todays_event(world)
     page = phone.new_page()
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     event_url = f"{live_server}/capture/events/{event.id}"
     _open_and_keep_for_offline(page, event_url)
 
@@ -112,7 +104,7 @@ def test_twenty_items_saved_offline_reach_the_server_exactly_once(live_server, l
         _save(page, text, who="Parent or carer" if number == 1 else None)
         expect(_status(page)).to_contain_text(f"Offline: {number} saved on this phone")
     expect(_status(page)).to_have_text(
-        "Offline: 20 saved on this phone, they will send when you are back online."
+        "Offline: 20 saved on this phone, they will be sent when you are back online."
     )
     # "Who said it" stays chosen from one item to the next.
     expect(page.get_by_label("Parent or carer")).to_be_checked()
@@ -176,7 +168,7 @@ def test_online_an_item_is_sent_at_once_and_the_count_goes_up(live_server, live_
     world = factories.make_world()
     event = _todays_event(world)
     page = phone.new_page()
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     page.goto(f"{live_server}/capture/events/{event.id}")
 
     _save(page, "Nobody explained what an EHCP is.", who="Parent or carer")
@@ -195,7 +187,7 @@ def test_an_item_missing_answers_is_not_kept_and_the_errors_show(live_server, li
     world = factories.make_world()
     event = _todays_event(world)
     page = phone.new_page()
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     page.goto(f"{live_server}/capture/events/{event.id}")
     title = page.title()
 
@@ -223,7 +215,7 @@ def test_an_item_the_server_refuses_stays_in_the_form_with_its_error(live_server
     world = factories.make_world()
     event = _todays_event(world)
     page = phone.new_page()
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     page.goto(f"{live_server}/capture/events/{event.id}")
 
     page.get_by_label("What did they say?").fill("Please tell me what happens.")
@@ -248,7 +240,7 @@ def test_a_form_left_open_until_its_token_expired_still_saves(live_server, live_
     world = factories.make_world()
     event = _todays_event(world)
     page = phone.new_page()
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     page.goto(f"{live_server}/capture/events/{event.id}")
     # As if the page had been open since yesterday: its token no longer matches.
     page.evaluate(
@@ -263,7 +255,7 @@ def test_a_session_that_ended_keeps_the_item_until_signing_in_again(live_server,
     world = factories.make_world()
     event = _todays_event(world)
     page = phone.new_page()
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     event_url = f"{live_server}/capture/events/{event.id}"
     page.goto(event_url)
 
@@ -295,7 +287,7 @@ def test_signing_out_forgets_the_kept_pages_but_not_the_items(live_server, live_
     world = factories.make_world()
     event = _todays_event(world)
     page = phone.new_page()
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     event_url = f"{live_server}/capture/events/{event.id}"
     _open_and_keep_for_offline(page, event_url)
     phone.set_offline(True)
@@ -321,7 +313,7 @@ def test_signing_out_forgets_the_kept_pages_but_not_the_items(live_server, live_
     assert not [name for name in kept if name.startswith("ysyd-capture-pages")], kept
 
     phone.unroute("**/capture/events/*/items.json")
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     # Any page for this person sends what waits, here their home page.
     expect(_status(page)).to_have_text("All sent.")
     assert _texts_in_database() == ["The portal logs me out all the time."]
@@ -333,7 +325,7 @@ def test_an_item_the_server_will_never_take_stays_until_the_person_decides(
     world = factories.make_world()
     event = _todays_event(world)
     page = phone.new_page()
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     event_url = f"{live_server}/capture/events/{event.id}"
     _open_and_keep_for_offline(page, event_url)
     phone.set_offline(True)
@@ -364,7 +356,7 @@ def test_without_javascript_the_form_posts_and_saves(live_server, live_app, page
     world = factories.make_world()
     event = _todays_event(world)
     page = page_without_js
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     page.goto(f"{live_server}/capture/events/{event.id}")
     page.get_by_label("What did they say?").fill("The new speech therapist is great.")
     page.get_by_label("Parent or carer").check()
@@ -392,7 +384,7 @@ def test_the_service_worker_runs_under_the_content_security_policy(live_server, 
                 refused.append(message.text) if "Content Security Policy" in message.text else None
             ),
         )
-        _sign_in(page, live_server, world.volunteer.email)
+        sign_in(page, live_server, world.volunteer.email)
         _open_and_keep_for_offline(page, f"{live_server}/capture/events/{event.id}")
         context.set_offline(True)
         reloaded = page.reload()
@@ -412,7 +404,7 @@ def test_a_page_that_is_not_the_servers_answer_is_not_taken_for_success(
     world = factories.make_world()
     event = _todays_event(world)
     page = phone.new_page()
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     page.goto(f"{live_server}/capture/events/{event.id}")
     answers = {"portal": 0}
 

@@ -12,17 +12,9 @@ from playwright.sync_api import Page, expect
 from app.extensions import db
 from app.models import Action, Theme
 from tests import factories
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def _sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/home")
 
 
 def _sign_out(page: Page) -> None:
@@ -49,7 +41,7 @@ def test_a_lead_answers_and_a_coordinator_approves(live_server, page, live_app):
     theme = _theme(world)
     base = live_server
 
-    _sign_in(page, base, world.subgroup_lead.email)
+    sign_in(page, base, world.subgroup_lead.email)
     page.goto(f"{base}/respond/")
     assert_accessible(page)
     page.get_by_role("link", name="Waiting for assessments").click()
@@ -82,7 +74,7 @@ def test_a_lead_answers_and_a_coordinator_approves(live_server, page, live_app):
     assert "Action saved" in page.locator(".govuk-notification-banner--success").inner_text()
     _sign_out(page)
 
-    _sign_in(page, base, world.coordinator2.email)
+    sign_in(page, base, world.coordinator2.email)
     page.goto(f"{base}/triage/approvals")
     assert_accessible(page)
     page.get_by_role("link", name="Waiting for assessments").click()
@@ -114,7 +106,7 @@ def test_the_action_form_works_without_javascript(live_server, page_without_js, 
     world = factories.make_world()
     theme = _theme(world)
     page, base = page_without_js, live_server
-    _sign_in(page, base, world.subgroup_lead.email)
+    sign_in(page, base, world.subgroup_lead.email)
     page.goto(f"{base}/respond/themes/{theme.id}/actions/new")
     # Every conditional question is shown when scripts do not run.
     assert page.locator("#reason").is_visible()

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Feedback, FeedbackContact
 from app.services import self_submission as svc
 from tests import factories
-from tests.browser.conftest import AXE, assert_accessible
+from tests.browser.conftest import AXE, assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -172,14 +172,6 @@ def test_closed_and_unknown_links_are_accessible(live_server, phone, world_and_e
     assert_accessible(page)
 
 
-def _sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/home")
-
-
 def _panel_violations(page: Page) -> list:
     page.wait_for_load_state("load")
     page.add_script_tag(path=str(AXE))
@@ -204,7 +196,7 @@ def test_the_volunteer_opens_the_link_and_prints_an_accessible_one_page_poster(
         world.partnership, created_by=world.volunteer, name="Coffee morning at Marple Library"
     )
     page = phone
-    _sign_in(page, live_server, world.volunteer.email)
+    sign_in(page, live_server, world.volunteer.email)
     page.goto(f"{live_server}/capture/events/{event.id}")
     page.get_by_role("button", name="Open a link for this event").click()
     expect(page.locator(".govuk-notification-banner--success")).to_contain_text("The link is open.")

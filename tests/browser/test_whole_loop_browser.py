@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -36,14 +36,6 @@ def _cli(app, *args: str, input: str | None = None) -> str:
     result = app.test_cli_runner().invoke(args=list(args), input=input)
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def _sign_in(page: Page, base: str, email: str) -> None:
-    page.goto(f"{base}/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Your work")).to_be_visible()
 
 
 def _nav(page: Page, name: str) -> None:
@@ -78,7 +70,7 @@ def test_the_whole_loop(live_app, live_server, page: Page):
         _cli(live_app, *args, input=PASSWORD + "\n")
 
     # 2. The volunteer, on a phone, creates today's event and logs two items.
-    _sign_in(page, base, "vol@example.org")
+    sign_in(page, base, "vol@example.org", PASSWORD)
     _nav(page, "Log feedback")
     page.get_by_role("button", name="Create an event").click()
     page.get_by_label("Event name").fill("Autumn coffee morning")
@@ -108,7 +100,7 @@ def test_the_whole_loop(live_app, live_server, page: Page):
 
     # 3. The coordinator triages the first item and groups both into a theme.
     page.set_viewport_size({"width": 1280, "height": 900})
-    _sign_in(page, base, "coord@example.org")
+    sign_in(page, base, "coord@example.org", PASSWORD)
     page.goto(f"{base}/triage/")
     expect(page.get_by_text(PRIVATE).first).to_be_visible()
     assert_accessible(page)
@@ -136,7 +128,7 @@ def test_the_whole_loop(live_app, live_server, page: Page):
 
     # 4. The sub-group lead answers with a "We will" and a "We did", and a progress update.
     page.set_viewport_size({"width": 390, "height": 844})
-    _sign_in(page, base, "lead@example.org")
+    sign_in(page, base, "lead@example.org", PASSWORD)
     _nav(page, "Respond")
     assert_accessible(page)
     page.get_by_role("link", name="Waiting for an autism assessment").first.click()
@@ -172,13 +164,13 @@ def test_the_whole_loop(live_app, live_server, page: Page):
     _sign_out(page)
 
     # 5. The author may not approve their own theme; the other coordinator approves.
-    _sign_in(page, base, "coord@example.org")
+    sign_in(page, base, "coord@example.org", PASSWORD)
     page.goto(f"{base}/triage/approvals")
     page.get_by_role("link", name="Waiting for an autism assessment").first.click()
     expect(page.get_by_role("button", name="Approve and publish")).to_have_count(0)
     _sign_out(page)
 
-    _sign_in(page, base, "coord2@example.org")
+    sign_in(page, base, "coord2@example.org", PASSWORD)
     _nav(page, "Approve")
     assert_accessible(page)
     page.get_by_role("link", name="Waiting for an autism assessment").first.click()
@@ -216,7 +208,7 @@ def test_the_whole_loop(live_app, live_server, page: Page):
         assert PRIVATE not in page.request.get(f"{base}{url}").text()
 
     # 5 again: withdrawal needs a reason, and takes the theme off the public pages.
-    _sign_in(page, base, "coord2@example.org")
+    sign_in(page, base, "coord2@example.org", PASSWORD)
     page.goto(f"{base}/triage/approvals")
     page.get_by_role("link", name="Waiting for an autism assessment").first.click()
     page.get_by_role("button", name="Withdraw the theme").click()
