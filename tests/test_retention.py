@@ -424,6 +424,7 @@ def test_a_purged_item_still_opens_in_triage(app, runner, client, auth, world, i
     response = client.get(f"/triage/feedback/{items['closed'].id}")
     assert response.status_code == 200
     assert RAW not in response.get_data(as_text=True)
+    assert "What was said was deleted on" in response.get_data(as_text=True)
 
 
 def test_one_partnership_only(app, runner, world):
